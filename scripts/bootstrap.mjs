@@ -11,11 +11,16 @@ const pin = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).package
 const marker = join(root, 'node_modules', '.modules.yaml')
 const lockfile = join(root, 'pnpm-lock.yaml')
 
-const installed = existsSync(marker) && (!existsSync(lockfile) || statSync(lockfile).mtimeMs <= statSync(marker).mtimeMs)
+const installed =
+  existsSync(marker) && (!existsSync(lockfile) || statSync(lockfile).mtimeMs <= statSync(marker).mtimeMs)
 if (!installed) {
   const localPnpm = join(root, 'node_modules', '.bin', 'pnpm')
   const [cmd, args] = existsSync(localPnpm) ? [localPnpm, []] : ['npx', ['-y', `pnpm@${pin}`]]
   const frozen = process.env.CI ? ['--frozen-lockfile'] : []
   console.log(`> installing the workspace with pnpm ${pin}`)
-  execFileSync(cmd, [...args, 'install', ...frozen], { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })
+  execFileSync(cmd, [...args, 'install', ...frozen], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  })
 }

@@ -1,4 +1,3 @@
-import { mergeConfig } from 'vitest/config'
-import { sharedProject } from '../../vitest.shared.ts'
+import { sharedConfig } from '../../vitest.shared.ts'
 
-export default mergeConfig(sharedProject, {})
+export default sharedConfig()

@@ -1,1 +1,54 @@
-export const x: number = 1
+/**
+ * `@sse/core`: everything that is hard about Server-Sent Events, against one small sink.
+ * Framing, heartbeats, bounded backpressure, the hub (topics, fan-out, stats, shutdown) and
+ * replay by `Last-Event-ID`. No framework and no `node:*` import here: Node glue lives in
+ * `@sse/core/node`, Web Streams glue in `@sse/core/web`.
+ */
+export type { Broker, BrokerEntry, BrokerMessage, HistoryResult, ResetReason } from './broker.ts'
+export { isSseError, SseError, type SseErrorCode } from './errors.ts'
+export type { DefaultEventMap, TypedEvent } from './event-map.ts'
+export {
+  type CloseReason,
+  createEventStream,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type EventStream,
+  type EventStreamOptions,
+  type OverflowPolicy,
+  type SendEvent,
+} from './event-stream.ts'
+export {
+  assertEventId,
+  assertEventName,
+  assertRetry,
+  encodeFrame,
+  formatComment,
+  formatEvent,
+  jsonSerializer,
+  type Serializer,
+  type SseEvent,
+} from './format.ts'
+export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_FRAME } from './heartbeat.ts'
+export {
+  createHub,
+  type Hub,
+  type HubCloseOptions,
+  type HubEntry,
+  type HubEvents,
+  type HubOptions,
+  type HubStats,
+  MAX_TOPIC_LENGTH,
+  RESET_EVENT,
+  type ResetNotice,
+  type SubscribeOptions,
+} from './hub.ts'
+export {
+  createEpoch,
+  formatLogId,
+  type LogPosition,
+  MAX_LAST_EVENT_ID_BYTES,
+  parseLogId,
+  readLastEventId,
+} from './last-event-id.ts'
+export { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.ts'
+export { SSE_HEADERS, type SseHead, type SseSink } from './sink.ts'
+export { defaultTimers, type TimerHandle, type TimerProvider } from './timers.ts'

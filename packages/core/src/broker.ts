@@ -1,0 +1,59 @@
+/**
+ * `Broker`: where a hub's history and cross-process fan-out live. The hub frames, queues and
+ * replays; the broker only orders, stores and distributes messages. `MemoryBroker` is the
+ * embedded default; `@sse/redis` implements the same interface on Redis so that many processes
+ * behind a load balancer act as one hub: publish anywhere, deliver everywhere, replay anywhere.
+ *
+ * Obligations of an implementation:
+ * - Every published message gets a `seq` that is strictly greater than every earlier one in the
+ *   same epoch, across all topics (one log per hub, so one `Last-Event-ID` covers a stream
+ *   subscribed to several topics).
+ * - `subscribe` delivers every entry, published by any process, to the listener in `seq` order,
+ *   each once. Delivery may lag behind `history` (the hub de-duplicates by `seq`).
+ * - `history(topics, after)` returns every entry of `topics` with `seq > after.seq`, ascending,
+ *   and the log head it read up to; or a reset when it cannot prove the list is complete: the
+ *   epoch differs (history was lost), entries after `after` on those topics were trimmed, or
+ *   `after` is ahead of the log.
+ * - The epoch changes whenever stored history is lost (a restart of an in-memory log, a flushed
+ *   Redis), so a stale id is always detected, never answered with a silent gap.
+ * - Failures reject with `SseError('SSE_BROKER_UNAVAILABLE', …)`; nothing is dropped silently.
+ */
+import type { LogPosition } from './last-event-id.ts'
+
+/** What a hub hands to the broker: the event name and the already serialized data. */
+export interface BrokerMessage {
+  readonly event?: string | undefined
+  readonly data: string
+}
+
+/** A message once it is in the log. */
+export interface BrokerEntry extends BrokerMessage, LogPosition {
+  readonly topic: string
+}
+
+/** Why history could not be replayed. */
+export type ResetReason = 'epoch' | 'trimmed' | 'unknown'
+
+/** The answer to a history query. */
+export type HistoryResult =
+  | {
+      readonly kind: 'ok'
+      /** Entries of the requested topics after the given position, ascending. */
+      readonly entries: readonly BrokerEntry[]
+      /** The log head this answer is complete up to. */
+      readonly head: LogPosition
+    }
+  | { readonly kind: 'reset'; readonly reason: ResetReason; readonly head: LogPosition }
+
+export interface Broker {
+  /** Appends a message to `topic` and to the log; resolves with the stored entry. */
+  publish(topic: string, message: BrokerMessage): Promise<BrokerEntry>
+  /** Delivers every entry (from any process) to `listener`, in `seq` order. Returns an unsubscribe function. */
+  subscribe(listener: (entry: BrokerEntry) => void): () => void
+  /** Entries of `topics` after `after`, or a reset (see the obligations above). */
+  history(topics: readonly string[], after: LogPosition): Promise<HistoryResult>
+  /** The current head of the log. */
+  head(): Promise<LogPosition>
+  /** Releases the broker's resources. */
+  close(): Promise<void>
+}

@@ -1,0 +1,490 @@
+/**
+ * `Hub`: the client registry. Streams subscribe to topics; `publish(topic, event)` frames and
+ * UTF-8 encodes each event once and writes the same bytes to every subscriber. Events published
+ * in the same tick reach each stream as one write (a write costs about the same whatever its
+ * size, so a burst of N events costs one write per client, not N).
+ *
+ * Ids are assigned by the hub's broker: `<epoch>-<seq>`, positions in one log across all topics.
+ * A stream that reconnects with `Last-Event-ID` first receives exactly the events of its topics
+ * it missed, then live events, with no duplicate and no gap at the seam: live entries that
+ * arrive while history is read are held back and de-duplicated by position. When the id cannot
+ * be resumed from (unknown, trimmed from history, or from another epoch), the stream gets a
+ * `sse-reset` event instead of a silent gap, so the app can refetch its state.
+ */
+import type { Broker, BrokerEntry, HistoryResult, ResetReason } from './broker.ts'
+import { SseError } from './errors.ts'
+import type { DefaultEventMap, TypedEvent } from './event-map.ts'
+import { type CloseReason, type EventStream, EventStreamImpl } from './event-stream.ts'
+import { assertEventName, encodeFrame, formatEvent, type Serializer, serializeData } from './format.ts'
+import { DEFAULT_HEARTBEAT_MS, Heartbeat } from './heartbeat.ts'
+import { formatLogId, type LogPosition, parseLogId } from './last-event-id.ts'
+import { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.ts'
+import { reportError } from './report-error.ts'
+import { defaultTimers, type TimerProvider } from './timers.ts'
+
+/** The event type of the reset notice. Its data is JSON: `{ reason, lastEventId }`. */
+export const RESET_EVENT = 'sse-reset'
+
+/** The data of a `sse-reset` event. */
+export interface ResetNotice {
+  /** `epoch`: history was lost (server restart, flushed store); `trimmed`: the events are no longer kept; `unknown`: the id is not one of ours. */
+  readonly reason: ResetReason
+  /** The id the client sent. */
+  readonly lastEventId: string
+}
+
+/** Longest topic name, in UTF-16 code units. */
+export const MAX_TOPIC_LENGTH = 256
+
+/** An event as subscribers see it, for filters. */
+export interface HubEntry {
+  readonly topic: string
+  readonly id: string
+  readonly event: string | undefined
+  /** The serialized data, as written on the wire. */
+  readonly data: string
+}
+
+export interface HubOptions extends MemoryBrokerOptions {
+  /** History and fan-out engine. Default: a `MemoryBroker` with `historySize`/`historyMaxAgeMs`. */
+  broker?: Broker | undefined
+  /** Heartbeat interval (ms) for every subscribed stream, or `false`. Default 15 000. */
+  heartbeat?: number | false | undefined
+  /** Turns non-string `data` into a string. Default `JSON.stringify`. */
+  serializer?: Serializer | undefined
+  /** Timers for the heartbeat and history ages. */
+  timers?: TimerProvider | undefined
+}
+
+export interface SubscribeOptions {
+  /** Topics to receive. At least one. */
+  topics: readonly string[]
+  /** Per-stream filter, applied to live and replayed events. */
+  filter?: ((entry: HubEntry) => boolean) | undefined
+}
+
+export interface HubCloseOptions {
+  /** A last event sent to every stream before it closes (e.g. `{ event: 'shutdown', data: '' }`). */
+  event?: { event?: string; data: unknown } | undefined
+  /**
+   * A `retry:` sent to each client, drawn uniformly from `[min, max]` ms per client so that
+   * reconnects spread out instead of stampeding the next instance. `false` sends none.
+   * Default `{ min: 1000, max: 5000 }`.
+   */
+  retry?: { min: number; max: number } | false | undefined
+}
+
+/** Counters since the hub was created. */
+export interface HubStats {
+  /** Streams subscribed now. */
+  readonly streams: number
+  /** Events published through this hub. */
+  readonly published: number
+  /** Event deliveries to streams (one per event per stream), live and replayed. */
+  readonly delivered: number
+  /** Deliveries dropped by streams with `onOverflow: 'drop'`. */
+  readonly dropped: number
+  /** Streams closed because their queue overflowed. */
+  readonly overflowCloses: number
+  /** Events replayed from history. */
+  readonly replayed: number
+  /** `sse-reset` notices sent. */
+  readonly resets: number
+}
+
+/** Lifecycle events of a hub, with their listener arguments. */
+export interface HubEvents {
+  subscribe: [info: { topics: readonly string[]; lastEventId: string | undefined }]
+  unsubscribe: [info: { topics: readonly string[]; reason: CloseReason | 'unsubscribe' }]
+  reset: [notice: ResetNotice]
+  error: [error: unknown]
+}
+
+export interface Hub<M extends object = DefaultEventMap> {
+  /** Publishes an event to a topic; resolves with its id once the broker has stored it. */
+  publish(topic: string, event: TypedEvent<M>): Promise<string>
+  /**
+   * Subscribes a stream to topics. Replays what the stream missed when it carries a
+   * `Last-Event-ID`; resolves once the stream is live. The stream leaves the hub when it closes.
+   */
+  subscribe(stream: EventStream<M>, options: SubscribeOptions): Promise<void>
+  /** Removes a stream from the hub without closing it. */
+  unsubscribe(stream: EventStream<M>): void
+  /** Streams subscribed now. */
+  readonly size: number
+  /** Streams subscribed to `topic` now. */
+  topicSize(topic: string): number
+  /** Topics with at least one subscriber, with their counts. */
+  topics(): Map<string, number>
+  readonly stats: HubStats
+  /** Registers a lifecycle listener; returns a function that removes it. */
+  on<E extends keyof HubEvents>(event: E, listener: (...args: HubEvents[E]) => void): () => void
+  /**
+   * Graceful shutdown: sends the optional final event and a jittered `retry:` to every client,
+   * closes every stream (so `server.close()` completes promptly), stops the heartbeat and
+   * releases the broker it created. Later subscribers are told to retry and closed at once.
+   */
+  close(options?: HubCloseOptions): Promise<void>
+  readonly closed: boolean
+}
+
+interface Subscription {
+  readonly stream: EventStreamImpl<object>
+  readonly topics: readonly string[]
+  readonly topicSet: ReadonlySet<string>
+  readonly filter: ((entry: HubEntry) => boolean) | undefined
+  /** One topic and no filter: can take a topic's shared batch as is. */
+  readonly simple: boolean
+  /** Entries at or below this position were already delivered (or deliberately skipped). */
+  watermark: LogPosition | undefined
+  /** While history is read: live entries held back, and their size. */
+  pending: Item[] | undefined
+  pendingBytes: number
+  detach: () => void
+}
+
+interface Item {
+  readonly entry: BrokerEntry
+  readonly id: string
+  readonly frame: Uint8Array
+}
+
+function concatFrames(items: readonly Item[]): Uint8Array {
+  if (items.length === 1) return items[0]!.frame
+  let total = 0
+  for (const item of items) total += item.frame.length
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const item of items) {
+    out.set(item.frame, offset)
+    offset += item.frame.length
+  }
+  return out
+}
+
+function seen(watermark: LogPosition | undefined, entry: BrokerEntry): boolean {
+  return watermark !== undefined && watermark.epoch === entry.epoch && entry.seq <= watermark.seq
+}
+
+function jitter(range: { min: number; max: number }): number {
+  return Math.round(range.min + Math.random() * Math.max(0, range.max - range.min))
+}
+
+function validateTopic(topic: unknown): string {
+  if (typeof topic !== 'string' || topic === '' || topic.length > MAX_TOPIC_LENGTH) {
+    throw new SseError(
+      'SSE_INVALID_TOPIC',
+      `a topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${JSON.stringify(topic)}`,
+    )
+  }
+  return topic
+}
+
+class HubImpl<M extends object> implements Hub<M> {
+  readonly #broker: Broker
+  readonly #ownsBroker: boolean
+  readonly #serializer: Serializer | undefined
+  readonly #heartbeat: Heartbeat | undefined
+  readonly #subs = new Map<EventStreamImpl<object>, Subscription>()
+  readonly #byTopic = new Map<string, Set<Subscription>>()
+  // biome-ignore lint/suspicious/noExplicitAny: listeners of every event share one map; `on` keeps them typed.
+  readonly #listeners = new Map<keyof HubEvents, Set<(...args: any[]) => void>>()
+  readonly #stopBroker: () => void
+  #batch: Item[] = []
+  #scheduled = false
+  #closed = false
+  #stats = { published: 0, delivered: 0, dropped: 0, overflowCloses: 0, replayed: 0, resets: 0 }
+
+  constructor(options: HubOptions) {
+    const timers = options.timers ?? defaultTimers
+    this.#broker = options.broker ?? new MemoryBroker(options)
+    this.#ownsBroker = options.broker === undefined
+    this.#serializer = options.serializer
+    if (options.heartbeat !== false)
+      this.#heartbeat = new Heartbeat(options.heartbeat ?? DEFAULT_HEARTBEAT_MS, timers)
+    this.#stopBroker = this.#broker.subscribe((entry) => this.#onEntry(entry))
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  get size(): number {
+    return this.#subs.size
+  }
+
+  get stats(): HubStats {
+    return { streams: this.#subs.size, ...this.#stats }
+  }
+
+  topicSize(topic: string): number {
+    return this.#byTopic.get(topic)?.size ?? 0
+  }
+
+  topics(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const [topic, subs] of this.#byTopic) counts.set(topic, subs.size)
+    return counts
+  }
+
+  on<E extends keyof HubEvents>(event: E, listener: (...args: HubEvents[E]) => void): () => void {
+    let set = this.#listeners.get(event)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(event, set)
+    }
+    set.add(listener)
+    return () => {
+      set.delete(listener)
+    }
+  }
+
+  async publish(topic: string, event: TypedEvent<M>): Promise<string> {
+    if (this.#closed)
+      throw new SseError('SSE_HUB_CLOSED', 'publish() after hub.close(); the hub accepts no more events')
+    validateTopic(topic)
+    const { event: name, data } = event as { event?: string; data: unknown }
+    if (name !== undefined) assertEventName(name)
+    if (data === undefined) {
+      throw new SseError('SSE_EMPTY_EVENT', 'a published event needs data (the hub assigns the id)')
+    }
+    const text = serializeData(data, this.#serializer)
+    const entry = await this.#broker.publish(topic, { event: name === '' ? undefined : name, data: text })
+    this.#stats.published++
+    return formatLogId(entry)
+  }
+
+  async subscribe(stream: EventStream<M>, options: SubscribeOptions): Promise<void> {
+    if (!(stream instanceof EventStreamImpl)) {
+      throw new SseError('SSE_INVALID_OPTION', 'hub.subscribe() takes a stream made by createEventStream()')
+    }
+    const impl = stream as EventStreamImpl<object>
+    const topics = [...new Set((options?.topics ?? []).map(validateTopic))]
+    if (topics.length === 0) throw new SseError('SSE_INVALID_TOPIC', 'subscribe() needs at least one topic')
+    if (impl.closed || this.#subs.has(impl)) return
+    if (this.#closed) {
+      impl.writeFrame(encodeFrame(formatEvent({ retry: jitter({ min: 1000, max: 5000 }) })))
+      impl.close()
+      return
+    }
+
+    const sub: Subscription = {
+      stream: impl,
+      topics,
+      topicSet: new Set(topics),
+      filter: options.filter,
+      simple: topics.length === 1 && options.filter === undefined,
+      watermark: undefined,
+      pending: impl.lastEventId === undefined ? undefined : [],
+      pendingBytes: 0,
+      detach: () => {},
+    }
+    this.#subs.set(impl, sub)
+    for (const topic of topics) {
+      let set = this.#byTopic.get(topic)
+      if (!set) {
+        set = new Set()
+        this.#byTopic.set(topic, set)
+      }
+      set.add(sub)
+    }
+    sub.detach = impl.onClose((reason) => this.#remove(sub, reason))
+    impl.useHeartbeat(this.#heartbeat ?? null)
+    this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
+
+    if (impl.lastEventId !== undefined) await this.#replay(sub, impl.lastEventId)
+  }
+
+  unsubscribe(stream: EventStream<M>): void {
+    const sub = this.#subs.get(stream as EventStreamImpl<object>)
+    if (!sub) return
+    sub.detach()
+    this.#remove(sub, 'unsubscribe')
+    sub.stream.useHeartbeat(undefined)
+  }
+
+  async close(options: HubCloseOptions = {}): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#stopBroker()
+    this.#flush()
+    this.#heartbeat?.stop()
+    const final = options.event ? encodeFrame(formatEvent(options.event, this.#serializer)) : undefined
+    const retry = options.retry ?? { min: 1000, max: 5000 }
+    for (const sub of [...this.#subs.values()]) {
+      if (final) sub.stream.writeFrame(final)
+      if (retry) sub.stream.writeFrame(encodeFrame(formatEvent({ retry: jitter(retry) })))
+      sub.stream.close()
+    }
+    if (this.#ownsBroker) await this.#broker.close()
+  }
+
+  async #replay(sub: Subscription, lastEventId: string): Promise<void> {
+    const stream = sub.stream
+    let result: HistoryResult
+    try {
+      const position = parseLogId(lastEventId)
+      result = position
+        ? await this.#broker.history(sub.topics, position)
+        : { kind: 'reset', reason: 'unknown', head: await this.#broker.head() }
+    } catch (error) {
+      // Going live now would leave a silent gap; closing lets the client retry the replay.
+      this.#emit('error', error)
+      stream.close()
+      return
+    }
+    if (stream.closed || this.#subs.get(stream) !== sub) return
+
+    if (result.kind === 'ok') {
+      const items: Item[] = []
+      for (const entry of result.entries) {
+        const item = this.#toItem(entry)
+        if (item && this.#accepts(sub, item)) items.push(item)
+      }
+      if (items.length > 0) {
+        this.#deliver(sub, concatFrames(items), items.length)
+        this.#stats.replayed += items.length
+      }
+    } else {
+      const notice: ResetNotice = { reason: result.reason, lastEventId }
+      stream.writeFrame(
+        encodeFrame(
+          formatEvent({ id: formatLogId(result.head), event: RESET_EVENT, data: JSON.stringify(notice) }),
+        ),
+      )
+      this.#stats.resets++
+      this.#emit('reset', notice)
+    }
+    sub.watermark = result.head
+    const pending = sub.pending ?? []
+    sub.pending = undefined
+    sub.pendingBytes = 0
+    const live = pending.filter((item) => !seen(sub.watermark, item.entry))
+    if (live.length > 0) this.#deliver(sub, concatFrames(live), live.length)
+  }
+
+  #onEntry(entry: BrokerEntry): void {
+    if (this.#closed) return
+    const item = this.#toItem(entry)
+    if (!item) return
+    this.#batch.push(item)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(() => this.#flush())
+    }
+  }
+
+  /** Fans out the events published since the last flush: one shared buffer per topic. */
+  #flush(): void {
+    this.#scheduled = false
+    const batch = this.#batch
+    if (batch.length === 0) return
+    this.#batch = []
+
+    const byTopic = new Map<string, Item[]>()
+    for (const item of batch) {
+      const list = byTopic.get(item.entry.topic)
+      if (list) list.push(item)
+      else byTopic.set(item.entry.topic, [item])
+    }
+    let complex: Set<Subscription> | undefined
+    for (const [topic, items] of byTopic) {
+      const subs = this.#byTopic.get(topic)
+      if (!subs) continue
+      let shared: Uint8Array | undefined
+      const first = items[0]!.entry
+      for (const sub of subs) {
+        if (sub.simple && sub.pending === undefined && !seen(sub.watermark, first)) {
+          shared ??= concatFrames(items)
+          this.#deliver(sub, shared, items.length)
+        } else {
+          complex ??= new Set()
+          complex.add(sub)
+        }
+      }
+    }
+    if (!complex) return
+    for (const sub of complex) {
+      const items = batch.filter(
+        (item) => sub.topicSet.has(item.entry.topic) && !seen(sub.watermark, item.entry),
+      )
+      const accepted = sub.filter ? items.filter((item) => this.#accepts(sub, item)) : items
+      if (accepted.length === 0) continue
+      if (sub.pending !== undefined) {
+        for (const item of accepted) {
+          sub.pending.push(item)
+          sub.pendingBytes += item.frame.length
+        }
+        if (sub.pendingBytes > sub.stream.maxBufferedBytes) sub.stream.overflow()
+      } else {
+        this.#deliver(sub, concatFrames(accepted), accepted.length)
+      }
+    }
+  }
+
+  #deliver(sub: Subscription, bytes: Uint8Array, count: number): void {
+    if (sub.stream.writeFrame(bytes, count)) this.#stats.delivered += count
+    else if (!sub.stream.closed) this.#stats.dropped += count
+  }
+
+  #accepts(sub: Subscription, item: Item): boolean {
+    if (!sub.filter) return true
+    const { entry } = item
+    try {
+      return sub.filter({ topic: entry.topic, id: item.id, event: entry.event, data: entry.data })
+    } catch (error) {
+      reportError(error)
+      return false
+    }
+  }
+
+  #toItem(entry: BrokerEntry): Item | undefined {
+    const id = formatLogId(entry)
+    try {
+      return { entry, id, frame: encodeFrame(formatEvent({ id, event: entry.event, data: entry.data })) }
+    } catch (error) {
+      // Only a broker shared with foreign writers can hand us an entry we would refuse to frame.
+      this.#emit('error', error)
+      return undefined
+    }
+  }
+
+  #remove(sub: Subscription, reason: CloseReason | 'unsubscribe'): void {
+    if (this.#subs.get(sub.stream) !== sub) return
+    this.#subs.delete(sub.stream)
+    for (const topic of sub.topics) {
+      const set = this.#byTopic.get(topic)
+      set?.delete(sub)
+      if (set?.size === 0) this.#byTopic.delete(topic)
+    }
+    if (reason === 'overflow') this.#stats.overflowCloses++
+    this.#emit('unsubscribe', { topics: sub.topics, reason })
+  }
+
+  #emit<E extends keyof HubEvents>(event: E, ...args: HubEvents[E]): void {
+    const set = this.#listeners.get(event) as Set<(...args: HubEvents[E]) => void> | undefined
+    if (!set || set.size === 0) {
+      if (event === 'error') reportError(args[0])
+      return
+    }
+    for (const listener of set) {
+      try {
+        listener(...args)
+      } catch (error) {
+        reportError(error)
+      }
+    }
+  }
+}
+
+/**
+ * Creates a hub. Typed by an event map when given one.
+ *
+ * @example
+ * const hub = createHub<{ price: { symbol: string; price: number } }>()
+ * // per request: const stream = createEventStream(sink, { lastEventId }); hub.subscribe(stream, { topics: ['prices'] })
+ * await hub.publish('prices', { event: 'price', data: { symbol: 'ACME', price: 12.5 } })
+ */
+export function createHub<M extends object = DefaultEventMap>(options: HubOptions = {}): Hub<M> {
+  return new HubImpl<M>(options)
+}

@@ -1,0 +1,158 @@
+/**
+ * `MemoryBroker`: the embedded, single-process `Broker`. History is one bounded log for the
+ * whole hub (by count and, optionally, by age). Its epoch is random per broker, so after a
+ * restart every old id is recognised as stale and answered with a reset.
+ *
+ * Trimming is tracked per topic: a client of a quiet topic is not reset just because a busy
+ * topic pushed older entries out of the log, only when an entry of one of its own topics that
+ * it had not seen was evicted.
+ */
+import type { Broker, BrokerEntry, BrokerMessage, HistoryResult } from './broker.ts'
+import { SseError } from './errors.ts'
+import { createEpoch, type LogPosition } from './last-event-id.ts'
+import { reportError } from './report-error.ts'
+import { defaultTimers, type TimerProvider } from './timers.ts'
+
+export interface MemoryBrokerOptions {
+  /** Entries kept for replay, across all topics. Default 1000; 0 keeps none. */
+  historySize?: number | undefined
+  /** Entries older than this (ms) are dropped from history. Default: no age limit. */
+  historyMaxAgeMs?: number | undefined
+  /** Clock for ages (tests inject fakes). */
+  timers?: TimerProvider | undefined
+}
+
+interface StoredEntry extends BrokerEntry {
+  readonly time: number
+}
+
+/** Distinct topics whose eviction point is remembered; past it the oldest merge into one floor. */
+const MAX_TRACKED_TOPICS = 10_000
+
+export class MemoryBroker implements Broker {
+  readonly epoch: string = createEpoch()
+  readonly #historySize: number
+  readonly #maxAgeMs: number
+  readonly #timers: TimerProvider
+  readonly #listeners = new Set<(entry: BrokerEntry) => void>()
+  /** The retained log, oldest first, from index `#start`. */
+  #log: StoredEntry[] = []
+  #start = 0
+  #seq = 0
+  /** Per topic, the highest seq evicted from history. */
+  readonly #evicted = new Map<string, number>()
+  /** The highest evicted seq of topics no longer tracked individually. */
+  #evictedFloor = 0
+  #closed = false
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    const size = options.historySize ?? 1000
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new SseError('SSE_INVALID_OPTION', `historySize must be a non-negative integer, got ${size}`)
+    }
+    const age = options.historyMaxAgeMs ?? Number.POSITIVE_INFINITY
+    if (!(age > 0)) throw new SseError('SSE_INVALID_OPTION', `historyMaxAgeMs must be positive, got ${age}`)
+    this.#historySize = size
+    this.#maxAgeMs = age
+    this.#timers = options.timers ?? defaultTimers
+  }
+
+  publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
+    if (this.#closed)
+      return Promise.reject(new SseError('SSE_BROKER_UNAVAILABLE', 'the memory broker is closed'))
+    const entry: StoredEntry = {
+      topic,
+      event: message.event,
+      data: message.data,
+      epoch: this.epoch,
+      seq: ++this.#seq,
+      time: this.#timers.now(),
+    }
+    if (this.#historySize > 0) {
+      this.#log.push(entry)
+      if (this.#log.length - this.#start > this.#historySize) this.#evict(this.#start + 1)
+    } else {
+      this.#markEvicted(entry)
+    }
+    this.#evictExpired()
+    for (const listener of this.#listeners) {
+      try {
+        listener(entry)
+      } catch (error) {
+        reportError(error)
+      }
+    }
+    return Promise.resolve(entry)
+  }
+
+  subscribe(listener: (entry: BrokerEntry) => void): () => void {
+    const own = (entry: BrokerEntry) => listener(entry)
+    this.#listeners.add(own)
+    return () => {
+      this.#listeners.delete(own)
+    }
+  }
+
+  history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
+    const head = { epoch: this.epoch, seq: this.#seq }
+    if (after.epoch !== this.epoch) return Promise.resolve({ kind: 'reset', reason: 'epoch', head })
+    if (after.seq > this.#seq) return Promise.resolve({ kind: 'reset', reason: 'unknown', head })
+    this.#evictExpired()
+    for (const topic of topics) {
+      if ((this.#evicted.get(topic) ?? this.#evictedFloor) > after.seq) {
+        return Promise.resolve({ kind: 'reset', reason: 'trimmed', head })
+      }
+    }
+    const entries: BrokerEntry[] = []
+    const first = this.#log[this.#start]
+    if (first) {
+      const wanted = new Set(topics)
+      // Seqs in the log are contiguous, so the first entry after `after` is found by arithmetic.
+      for (let i = this.#start + Math.max(0, after.seq + 1 - first.seq); i < this.#log.length; i++) {
+        const entry = this.#log[i]!
+        if (wanted.has(entry.topic)) entries.push(entry)
+      }
+    }
+    return Promise.resolve({ kind: 'ok', entries, head })
+  }
+
+  head(): Promise<LogPosition> {
+    return Promise.resolve({ epoch: this.epoch, seq: this.#seq })
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    this.#listeners.clear()
+    this.#log = []
+    this.#start = 0
+    return Promise.resolve()
+  }
+
+  #evictExpired(): void {
+    if (this.#maxAgeMs === Number.POSITIVE_INFINITY) return
+    const cutoff = this.#timers.now() - this.#maxAgeMs
+    let end = this.#start
+    while (end < this.#log.length && this.#log[end]!.time <= cutoff) end++
+    if (end > this.#start) this.#evict(end)
+  }
+
+  /** Evicts log entries before index `end`. */
+  #evict(end: number): void {
+    for (let i = this.#start; i < end; i++) this.#markEvicted(this.#log[i]!)
+    this.#start = end
+    if (this.#start > 1024 && this.#start * 2 > this.#log.length) {
+      this.#log = this.#log.slice(this.#start)
+      this.#start = 0
+    }
+  }
+
+  #markEvicted(entry: BrokerEntry): void {
+    this.#evicted.delete(entry.topic)
+    this.#evicted.set(entry.topic, entry.seq)
+    if (this.#evicted.size > MAX_TRACKED_TOPICS) {
+      const [oldestTopic, seq] = this.#evicted.entries().next().value as [string, number]
+      this.#evicted.delete(oldestTopic)
+      this.#evictedFloor = Math.max(this.#evictedFloor, seq)
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Where errors thrown by user callbacks go: they are caught, so cleanup always completes, and
+ * then logged, never swallowed. Not `globalThis.reportError`: on some runtimes (Deno) an
+ * unhandled report ends the process, and one bad callback must not take a server down.
+ */
+export function reportError(error: unknown): void {
+  console.error('[@sse] a callback threw; the stream was still cleaned up:', error)
+}
