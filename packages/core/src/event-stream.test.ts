@@ -1,0 +1,285 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { SseError } from './errors.ts'
+import { createEventStream, DEFAULT_MAX_BUFFERED_BYTES } from './event-stream.ts'
+import { SSE_HEADERS } from './sink.ts'
+import { createMemorySink } from './testing.ts'
+import type { TimerProvider } from './timers.ts'
+
+/** A manual clock: intervals fire only when the test says so. */
+function manualTimers(): TimerProvider & { fire(): void; active: number } {
+  const intervals = new Map<number, () => void>()
+  let next = 1
+  return {
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    setInterval(callback) {
+      intervals.set(next, callback)
+      return next++
+    },
+    clearInterval(handle) {
+      intervals.delete(handle as number)
+    },
+    now: () => 0,
+    fire() {
+      for (const callback of [...intervals.values()]) callback()
+    },
+    get active() {
+      return intervals.size
+    },
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('createEventStream: opening', () => {
+  it('commits status 200 and the SSE headers once, then writes a comment so the client opens at once', () => {
+    const sink = createMemorySink()
+    createEventStream(sink, { heartbeat: false })
+    expect(sink.opens).toBe(1)
+    expect(sink.head).toEqual({ status: 200, headers: SSE_HEADERS })
+    expect(sink.text()).toBe(':\n\n')
+    expect(sink.flushes).toBe(1)
+  })
+
+  it('sends retry as the first frame when asked, and merges extra headers', () => {
+    const sink = createMemorySink()
+    createEventStream(sink, {
+      heartbeat: false,
+      retry: 2500,
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    })
+    expect(sink.text()).toBe('retry: 2500\n\n')
+    expect(sink.head?.headers).toEqual({ ...SSE_HEADERS, 'Access-Control-Allow-Origin': '*' })
+  })
+
+  it('exposes the decoded Last-Event-ID, and treats a bad one as absent', () => {
+    expect(createEventStream(createMemorySink(), { heartbeat: false, lastEventId: '42' }).lastEventId).toBe(
+      '42',
+    )
+    expect(
+      createEventStream(createMemorySink(), { heartbeat: false, lastEventId: 'â\x80¦' }).lastEventId,
+    ).toBe('…')
+    expect(
+      createEventStream(createMemorySink(), { heartbeat: false, lastEventId: '\xff\xfe' }).lastEventId,
+    ).toBe(undefined)
+    expect(
+      createEventStream(createMemorySink(), { heartbeat: false, lastEventId: ['1', '2'] }).lastEventId,
+    ).toBe(undefined)
+  })
+
+  it('rejects invalid options with SseError', () => {
+    expect(() => createEventStream(createMemorySink(), { maxBufferedBytes: -1 })).toThrow(SseError)
+    expect(() => createEventStream(createMemorySink(), { onOverflow: 'explode' as 'drop' })).toThrow(SseError)
+    expect(() => createEventStream(createMemorySink(), { retry: 1.5 })).toThrow(SseError)
+    expect(() => createEventStream(createMemorySink(), { heartbeat: 0 })).toThrow(SseError)
+  })
+
+  it('does nothing on a sink whose client already left', () => {
+    const sink = createMemorySink()
+    sink.disconnect()
+    const stream = createEventStream(sink, { heartbeat: false })
+    expect(stream.closed).toBe(true)
+    expect(stream.signal.aborted).toBe(true)
+    expect(sink.opens).toBe(0)
+    expect(stream.send({ data: 'x' })).toBe(false)
+  })
+})
+
+describe('createEventStream: sending', () => {
+  it('frames events and comments', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false })
+    expect(stream.send({ event: 'tick', id: '1', data: { n: 1 } })).toBe(true)
+    expect(stream.comment('hi')).toBe(true)
+    expect(sink.text()).toBe(':\n\nid: 1\nevent: tick\ndata: {"n":1}\n\n: hi\n\n')
+  })
+
+  it('throws SseError on injection and writes nothing of it', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false })
+    expect(() => stream.send({ event: 'a\ndata: x', data: 'y' })).toThrow(SseError)
+    expect(() => stream.send({ id: '1\n', data: 'y' })).toThrow(SseError)
+    expect(sink.text()).toBe(':\n\n')
+    expect(stream.closed).toBe(false)
+  })
+
+  it('uses the stream’s serializer', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false, serializer: (value) => `#${String(value)}` })
+    stream.send({ data: 5 })
+    expect(sink.text()).toBe(':\n\ndata: #5\n\n')
+  })
+
+  it('makes writes after the client left silent no-ops', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false })
+    sink.disconnect()
+    expect(stream.closed).toBe(true)
+    expect(stream.send({ data: 'late' })).toBe(false)
+    expect(stream.comment()).toBe(false)
+    expect(sink.text()).toBe(':\n\n')
+  })
+})
+
+describe('createEventStream: backpressure', () => {
+  it('queues while the sink is full and writes the whole queue as one chunk on drain', () => {
+    const sink = createMemorySink({ capacity: 10 })
+    const stream = createEventStream(sink, { heartbeat: false })
+    stream.send({ data: 'aaaaaaaaaa' }) // fills the sink
+    const writes = sink.chunks.length
+    stream.send({ data: 'b' })
+    stream.send({ data: 'c' })
+    expect(sink.chunks.length).toBe(writes)
+    expect(stream.bufferedBytes).toBe('data: b\n\n'.length * 2)
+    sink.drain()
+    expect(sink.chunks.length).toBe(writes + 1)
+    expect(stream.bufferedBytes).toBe(0)
+    expect(sink.text()).toBe(':\n\ndata: aaaaaaaaaa\n\ndata: b\n\ndata: c\n\n')
+  })
+
+  it("closes past maxBufferedBytes under 'close' (the default), reporting 'overflow'", () => {
+    const sink = createMemorySink({ capacity: 1 })
+    const onClose = vi.fn()
+    const stream = createEventStream(sink, { heartbeat: false, maxBufferedBytes: 100, onClose })
+    let accepted = 0
+    while (stream.send({ data: 'x'.repeat(20) })) accepted++
+    expect(accepted).toBe(3) // the prelude filled the sink; 3 frames of 28 bytes fit under 100, a 4th does not
+    expect(stream.closed).toBe(true)
+    expect(stream.signal.aborted).toBe(true)
+    expect(sink.closed).toBe(true)
+    expect(stream.bufferedBytes).toBe(0)
+    expect(onClose).toHaveBeenCalledWith('overflow')
+  })
+
+  it("drops events past maxBufferedBytes under 'drop', keeps the stream, and counts the drops", () => {
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: false, maxBufferedBytes: 100, onOverflow: 'drop' })
+    const results = Array.from({ length: 10 }, (_, i) => stream.send({ data: `${i}`.padStart(20, '.') }))
+    expect(results.filter(Boolean)).toHaveLength(3)
+    expect(stream.droppedEvents).toBe(7)
+    expect(stream.closed).toBe(false)
+    expect(stream.bufferedBytes).toBeLessThanOrEqual(100)
+    sink.drain()
+    // The drain sent the queue as one chunk; new events are taken again.
+    expect(sink.text()).toContain(`data: ${'2'.padStart(20, '.')}\n\n`)
+    expect(stream.bufferedBytes).toBe(0)
+    expect(stream.send({ data: 'after' })).toBe(true)
+    sink.drain()
+    expect(sink.text().endsWith('data: after\n\n')).toBe(true)
+  })
+
+  it('defaults to a 256 KiB cap', () => {
+    expect(DEFAULT_MAX_BUFFERED_BYTES).toBe(256 * 1024)
+  })
+})
+
+describe('createEventStream: closing', () => {
+  it('close() ends the sink once, aborts the signal and reports "server"', () => {
+    const sink = createMemorySink()
+    const reasons: string[] = []
+    const stream = createEventStream(sink, { heartbeat: false, onClose: (reason) => reasons.push(reason) })
+    stream.onClose((reason) => reasons.push(`second:${reason}`))
+    stream.close()
+    stream.close()
+    expect(reasons).toEqual(['server', 'second:server'])
+    expect(stream.signal.aborted).toBe(true)
+  })
+
+  it('reports "client" when the peer leaves', () => {
+    const sink = createMemorySink()
+    const onClose = vi.fn()
+    createEventStream(sink, { heartbeat: false, onClose })
+    sink.disconnect()
+    expect(onClose).toHaveBeenCalledWith('client')
+  })
+
+  it('keeps cleaning up when a close listener throws', () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const sink = createMemorySink()
+    const after = vi.fn()
+    const stream = createEventStream(sink, {
+      heartbeat: false,
+      onClose: () => {
+        throw new Error('user bug')
+      },
+    })
+    stream.onClose(after)
+    stream.close()
+    expect(after).toHaveBeenCalledOnce()
+    expect(sink.closed).toBe(true)
+    expect(error).toHaveBeenCalledOnce()
+  })
+
+  it('removes a listener with the returned function', () => {
+    const stream = createEventStream(createMemorySink(), { heartbeat: false })
+    const listener = vi.fn()
+    const off = stream.onClose(listener)
+    off()
+    stream.close()
+    expect(listener).not.toHaveBeenCalled()
+  })
+})
+
+describe('createEventStream: heartbeat', () => {
+  it('shares one ticker among streams and pings only idle ones', () => {
+    const timers = manualTimers()
+    const idle = createMemorySink()
+    const busy = createMemorySink()
+    const idleStream = createEventStream(idle, { heartbeat: 1000, timers })
+    const busyStream = createEventStream(busy, { heartbeat: 1000, timers })
+    expect(timers.active).toBe(1)
+    timers.fire() // both wrote their prelude during this interval: no ping yet
+    expect(idle.text()).toBe(':\n\n')
+    busyStream.send({ data: 'x' })
+    timers.fire()
+    expect(idle.text()).toBe(':\n\n:\n\n')
+    expect(busy.text()).toBe(':\n\ndata: x\n\n')
+    idleStream.close()
+    busyStream.close()
+    expect(timers.active).toBe(0)
+  })
+
+  it('skips a stream under backpressure', () => {
+    const timers = manualTimers()
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: 1000, timers })
+    timers.fire()
+    timers.fire()
+    timers.fire()
+    expect(sink.chunks).toHaveLength(1)
+    expect(stream.bufferedBytes).toBe(0)
+    stream.close()
+  })
+
+  it('writes the same heartbeat bytes to every stream', () => {
+    const timers = manualTimers()
+    const a = createMemorySink()
+    const b = createMemorySink()
+    const streams = [
+      createEventStream(a, { heartbeat: 500, timers }),
+      createEventStream(b, { heartbeat: 500, timers }),
+    ]
+    timers.fire()
+    timers.fire()
+    expect(a.chunks[1]).toBe(b.chunks[1])
+    for (const stream of streams) stream.close()
+  })
+
+  it('runs on the runtime timers by default, unref’d (works with fake timers)', () => {
+    vi.useFakeTimers()
+    try {
+      const sink = createMemorySink()
+      const stream = createEventStream(sink, { heartbeat: 15_000 })
+      vi.advanceTimersByTime(15_000)
+      expect(sink.text()).toBe(':\n\n')
+      vi.advanceTimersByTime(15_000)
+      expect(sink.text()).toBe(':\n\n:\n\n')
+      stream.close()
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})

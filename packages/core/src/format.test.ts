@@ -1,0 +1,193 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { SseError } from './errors.ts'
+import { encodeFrame, formatComment, formatEvent, type SseEvent } from './format.ts'
+
+function parse(text: string): { events: EventSourceMessage[]; retries: number[]; comments: string[] } {
+  const events: EventSourceMessage[] = []
+  const retries: number[] = []
+  const comments: string[] = []
+  const parser = createParser({
+    onEvent: (event) => events.push(event),
+    onRetry: (retry) => retries.push(retry),
+    onComment: (comment) => comments.push(comment),
+  })
+  parser.feed(text)
+  return { events, retries, comments }
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(SseError)
+    return (error as SseError).code
+  }
+  return undefined
+}
+
+describe('formatEvent: exact bytes', () => {
+  it('writes data with one space after the colon and ends with a blank line', () => {
+    expect(formatEvent({ data: 'x' })).toBe('data: x\n\n')
+  })
+
+  it('orders id, event, retry, then data', () => {
+    expect(formatEvent({ data: 'd', event: 'e', id: '1', retry: 3000 })).toBe(
+      'id: 1\nevent: e\nretry: 3000\ndata: d\n\n',
+    )
+  })
+
+  it('splits data on CRLF, lone CR and LF into one data line each', () => {
+    expect(formatEvent({ data: 'a\r\nb\rc\nd' })).toBe('data: a\ndata: b\ndata: c\ndata: d\n\n')
+  })
+
+  it('keeps empty lines, including leading and trailing ones', () => {
+    expect(formatEvent({ data: '\na\n' })).toBe('data:\ndata: a\ndata:\n\n')
+  })
+
+  it('sends empty data as a bare data line, which still dispatches an empty message', () => {
+    expect(formatEvent({ data: '' })).toBe('data:\n\n')
+    expect(parse(formatEvent({ data: '' })).events).toEqual([{ data: '', event: undefined, id: undefined }])
+  })
+
+  it('keeps a leading space in data (the parser strips exactly one)', () => {
+    expect(formatEvent({ data: ' x' })).toBe('data:  x\n\n')
+    expect(parse(formatEvent({ data: ' x' })).events[0]?.data).toBe(' x')
+  })
+
+  it('writes data starting with a colon behind the field name, never as a comment', () => {
+    expect(formatEvent({ data: ':not a comment' })).toBe('data: :not a comment\n\n')
+  })
+
+  it('serializes non-string data as JSON by default', () => {
+    expect(formatEvent({ data: { a: 1, b: [true, null] } })).toBe('data: {"a":1,"b":[true,null]}\n\n')
+    expect(formatEvent({ data: 42 })).toBe('data: 42\n\n')
+    expect(formatEvent({ data: null })).toBe('data: null\n\n')
+  })
+
+  it('uses a custom serializer, and splits what it returns', () => {
+    const serialize = (value: unknown) => `<${String(value)}>\n!`
+    expect(formatEvent({ data: 7 }, serialize)).toBe('data: <7>\ndata: !\n\n')
+  })
+
+  it('writes an empty id as a bare id line, which resets the client’s last event id', () => {
+    expect(formatEvent({ id: '' })).toBe('id\n\n')
+    expect(formatEvent({ id: '', data: 'x' })).toBe('id\ndata: x\n\n')
+  })
+
+  it('allows an id-only or retry-only block (it updates client state without an event)', () => {
+    expect(formatEvent({ id: '9' })).toBe('id: 9\n\n')
+    expect(formatEvent({ retry: 0 })).toBe('retry: 0\n\n')
+  })
+
+  it('omits an empty event name, which means "message" anyway', () => {
+    expect(formatEvent({ event: '', data: 'x' })).toBe('data: x\n\n')
+  })
+
+  it('passes unicode through untouched, and encodes it as UTF-8', () => {
+    const text = 'héllo 😀 中文 עברית \u0000'
+    expect(formatEvent({ data: text })).toBe(`data: ${text}\n\n`)
+    expect(encodeFrame('😀')).toEqual(new Uint8Array([0xf0, 0x9f, 0x98, 0x80]))
+  })
+})
+
+describe('formatEvent: rejects what would corrupt the stream', () => {
+  it.each(['a\nb', 'a\rb', 'a\r\nb', '\n', 'x\r'])('event name %j → SSE_INVALID_EVENT_NAME', (event) => {
+    expect(codeOf(() => formatEvent({ event, data: 'x' }))).toBe('SSE_INVALID_EVENT_NAME')
+  })
+
+  it.each(['1\n2', '1\r', '\r\n', 'a\u0000b', '\u0000'])('id %j → SSE_INVALID_ID', (id) => {
+    expect(codeOf(() => formatEvent({ id, data: 'x' }))).toBe('SSE_INVALID_ID')
+  })
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '100' as unknown as number])(
+    'retry %s → SSE_INVALID_RETRY',
+    (retry) => {
+      expect(codeOf(() => formatEvent({ retry, data: 'x' }))).toBe('SSE_INVALID_RETRY')
+    },
+  )
+
+  it('rejects data the serializer cannot represent, or a serializer that throws', () => {
+    expect(codeOf(() => formatEvent({ data: () => 1 }))).toBe('SSE_INVALID_DATA')
+    expect(codeOf(() => formatEvent({ data: 10n }))).toBe('SSE_INVALID_DATA')
+    expect(codeOf(() => formatEvent({ data: 1 }, () => 5 as unknown as string))).toBe('SSE_INVALID_DATA')
+  })
+
+  it('rejects an event a client would never act on', () => {
+    expect(codeOf(() => formatEvent({}))).toBe('SSE_EMPTY_EVENT')
+    expect(codeOf(() => formatEvent({ event: 'only-a-name' }))).toBe('SSE_EMPTY_EVENT')
+  })
+
+  it('names the fix in its message', () => {
+    expect(() => formatEvent({ event: 'a\nb', data: 1 })).toThrow(/without CR or LF/)
+  })
+})
+
+describe('formatComment', () => {
+  it('writes a bare colon for an empty comment, and one line per input line', () => {
+    expect(formatComment()).toBe(':\n\n')
+    expect(formatComment('ping')).toBe(': ping\n\n')
+    expect(formatComment('a\r\nb\rc\nd')).toBe(': a\n: b\n: c\n: d\n\n')
+  })
+
+  it('cannot inject a field or an event', () => {
+    const { events, comments } = parse(formatComment('x\ndata: injected\n\nevent: evil'))
+    expect(events).toEqual([])
+    expect(comments).toEqual(['x', 'data: injected', '', 'event: evil'])
+  })
+})
+
+describe('round trip through a real parser (eventsource-parser)', () => {
+  // Strings of any Unicode scalar values (no lone surrogates: those cannot be encoded as UTF-8).
+  const text = fc.string({ unit: 'binary', maxLength: 40 })
+  const withBreaks = fc
+    .array(fc.oneof(text, fc.constantFrom('\n', '\r', '\r\n', '\r\r', '\n\n', ' ', ':')), { maxLength: 8 })
+    .map((parts) => parts.join(''))
+  const noBreak = text.map((value) => value.replace(/[\r\n]/g, ''))
+
+  it('reads back exactly the data, event and id it was given', () => {
+    fc.assert(
+      fc.property(
+        withBreaks,
+        fc.option(noBreak, { nil: undefined }),
+        fc.option(
+          noBreak.map((value) => value.replace(/\0/g, '')),
+          { nil: undefined },
+        ),
+        (data, event, id) => {
+          const frame = formatEvent({ data, event, id })
+          const decoded = new TextDecoder().decode(encodeFrame(frame))
+          const { events } = parse(`${decoded}`)
+          expect(events).toHaveLength(1)
+          const [message] = events
+          expect(message?.data).toBe(data.replace(/\r\n|\r/g, '\n'))
+          expect(message?.event).toBe(event === '' ? undefined : event)
+          expect(message?.id).toBe(id)
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('keeps events apart: a sequence of frames parses to the same sequence of events', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ data: withBreaks, event: noBreak }), { maxLength: 10 }), (list) => {
+        const frames = list.map((event: SseEvent) => formatEvent(event)).join('')
+        const { events } = parse(frames)
+        expect(events.map((event) => event.data)).toEqual(
+          list.map((event) => event.data.replace(/\r\n|\r/g, '\n')),
+        )
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('writes retry so the parser reports it', () => {
+    fc.assert(
+      fc.property(fc.nat(), (retry) => {
+        expect(parse(formatEvent({ retry })).retries).toEqual([retry])
+      }),
+    )
+  })
+})

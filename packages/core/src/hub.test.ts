@@ -1,0 +1,545 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Broker, BrokerEntry, BrokerMessage, HistoryResult } from './broker.ts'
+import { SseError } from './errors.ts'
+import { createEventStream, type EventStream, type EventStreamOptions } from './event-stream.ts'
+import { createHub, type Hub, type HubOptions, RESET_EVENT } from './hub.ts'
+import { type LogPosition, parseLogId } from './last-event-id.ts'
+import { MemoryBroker } from './memory-broker.ts'
+import { createMemorySink, type MemorySink } from './testing.ts'
+import type { TimerProvider } from './timers.ts'
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+function events(sink: MemorySink): EventSourceMessage[] {
+  const out: EventSourceMessage[] = []
+  createParser({ onEvent: (event) => out.push(event) }).feed(sink.text())
+  return out
+}
+
+function retries(sink: MemorySink): number[] {
+  const out: number[] = []
+  createParser({ onRetry: (retry) => out.push(retry) }).feed(sink.text())
+  return out
+}
+
+const hubs: Hub[] = []
+function hubFor(options: HubOptions = {}): Hub {
+  const hub = createHub({ heartbeat: false, ...options })
+  hubs.push(hub)
+  return hub
+}
+
+function connect(
+  hub: Hub,
+  topics: string[],
+  options: EventStreamOptions & { filter?: (entry: { data: string }) => boolean; capacity?: number } = {},
+): { sink: MemorySink; stream: EventStream; ready: Promise<void> } {
+  const sink = createMemorySink({ capacity: options.capacity })
+  const stream = createEventStream(sink, { heartbeat: false, ...options })
+  const ready = hub.subscribe(stream, { topics, filter: options.filter })
+  return { sink, stream, ready }
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const hub of hubs.splice(0)) await hub.close()
+})
+
+describe('hub: publish and fan-out', () => {
+  it('delivers to the topic’s subscribers only, with hub-assigned ids', async () => {
+    const hub = hubFor()
+    const a = connect(hub, ['a'])
+    const b = connect(hub, ['b'])
+    const id = await hub.publish('a', { event: 'greet', data: { hello: 'world' } })
+    await tick()
+    expect(parseLogId(id)).toMatchObject({ seq: 1 })
+    expect(events(a.sink)).toEqual([{ id, event: 'greet', data: '{"hello":"world"}' }])
+    expect(events(b.sink)).toEqual([])
+  })
+
+  it('frames once: every subscriber is written the very same bytes', async () => {
+    const hub = hubFor()
+    const clients = Array.from({ length: 3 }, () => connect(hub, ['t']))
+    await hub.publish('t', { data: 'x' })
+    await tick()
+    const chunks = clients.map((client) => client.sink.chunks.at(-1))
+    expect(chunks[0]).toBeInstanceOf(Uint8Array)
+    expect(chunks[1]).toBe(chunks[0])
+    expect(chunks[2]).toBe(chunks[0])
+  })
+
+  it('coalesces events published in the same tick into one write per stream, in order', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['t'])
+    const writesBefore = client.sink.chunks.length
+    await Promise.all([1, 2, 3, 4, 5].map((n) => hub.publish('t', { data: n })))
+    await tick()
+    expect(client.sink.chunks.length).toBe(writesBefore + 1)
+    expect(events(client.sink).map((event) => event.data)).toEqual(['1', '2', '3', '4', '5'])
+  })
+
+  it('delivers a stream on several topics every event of those topics in publish order', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['a', 'b'])
+    for (const [topic, data] of [
+      ['a', 'a1'],
+      ['c', 'c1'],
+      ['b', 'b1'],
+      ['a', 'a2'],
+    ] as const) {
+      await hub.publish(topic, { data })
+    }
+    await hub.publish('b', { data: 'b2' })
+    hub.publish('a', { data: 'a3' })
+    hub.publish('b', { data: 'b3' })
+    await tick()
+    expect(events(client.sink).map((event) => event.data)).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3'])
+  })
+
+  it('applies per-stream filters, and treats a throwing filter as "no"', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const hub = hubFor()
+    const even = connect(hub, ['n'], { filter: (entry) => Number(entry.data) % 2 === 0 })
+    const broken = connect(hub, ['n'], {
+      filter: () => {
+        throw new Error('bug')
+      },
+    })
+    for (let n = 1; n <= 4; n++) hub.publish('n', { data: n })
+    await tick()
+    expect(events(even.sink).map((event) => event.data)).toEqual(['2', '4'])
+    expect(events(broken.sink)).toEqual([])
+    expect(error).toHaveBeenCalled()
+  })
+
+  it('counts streams, topics and stats, and emits lifecycle events', async () => {
+    const hub = hubFor()
+    const seen: string[] = []
+    hub.on('subscribe', ({ topics }) => seen.push(`+${topics.join(',')}`))
+    hub.on('unsubscribe', ({ topics, reason }) => seen.push(`-${topics.join(',')}:${reason}`))
+    const one = connect(hub, ['a', 'b', 'a'])
+    const two = connect(hub, ['b'])
+    expect(hub.size).toBe(2)
+    expect(hub.topicSize('a')).toBe(1)
+    expect(hub.topicSize('b')).toBe(2)
+    expect(hub.topics()).toEqual(
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    )
+    await hub.publish('b', { data: 1 })
+    await tick()
+    expect(hub.stats).toMatchObject({ streams: 2, published: 1, delivered: 2, dropped: 0 })
+    one.sink.disconnect()
+    hub.unsubscribe(two.stream)
+    expect(two.stream.closed).toBe(false)
+    expect(hub.size).toBe(0)
+    expect(hub.topics().size).toBe(0)
+    expect(seen).toEqual(['+a,b', '+b', '-a,b:client', '-b:unsubscribe'])
+  })
+
+  it('rejects bad input with SseError codes and publishes nothing', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['t'])
+    await expect(hub.publish('', { data: 1 })).rejects.toMatchObject({ code: 'SSE_INVALID_TOPIC' })
+    await expect(hub.publish('x'.repeat(257), { data: 1 })).rejects.toMatchObject({
+      code: 'SSE_INVALID_TOPIC',
+    })
+    await expect(hub.publish('t', { event: 'a\nb', data: 1 })).rejects.toMatchObject({
+      code: 'SSE_INVALID_EVENT_NAME',
+    })
+    await expect(hub.publish('t', { data: undefined })).rejects.toMatchObject({ code: 'SSE_EMPTY_EVENT' })
+    await expect(hub.publish('t', { data: () => 1 })).rejects.toMatchObject({ code: 'SSE_INVALID_DATA' })
+    await expect(hub.subscribe(client.stream, { topics: [] })).rejects.toBeInstanceOf(SseError)
+    await tick()
+    expect(events(client.sink)).toEqual([])
+    expect(hub.stats.published).toBe(0)
+  })
+})
+
+describe('hub: slow clients', () => {
+  it('closes a stream that overflows without holding back the others', async () => {
+    const hub = hubFor()
+    const fast = Array.from({ length: 3 }, () => connect(hub, ['t']))
+    const slow = connect(hub, ['t'], { capacity: 1, maxBufferedBytes: 1024 })
+    for (let i = 0; i < 200; i++) {
+      hub.publish('t', { data: 'x'.repeat(100) })
+      if (i % 10 === 0) await tick()
+    }
+    await tick()
+    expect(slow.stream.closed).toBe(true)
+    for (const client of fast) expect(events(client.sink)).toHaveLength(200)
+    expect(hub.stats.overflowCloses).toBe(1)
+    expect(hub.size).toBe(3)
+  })
+
+  it("counts drops for 'drop' streams and keeps them subscribed", async () => {
+    const hub = hubFor()
+    const slow = connect(hub, ['t'], { capacity: 1, maxBufferedBytes: 1024, onOverflow: 'drop' })
+    for (let i = 0; i < 100; i++) {
+      hub.publish('t', { data: 'x'.repeat(100) })
+      await tick()
+    }
+    expect(slow.stream.closed).toBe(false)
+    expect(hub.stats.dropped).toBeGreaterThan(0)
+    expect(hub.stats.dropped).toBe(slow.stream.droppedEvents)
+    expect(hub.stats.delivered + hub.stats.dropped).toBe(100)
+    expect(slow.stream.bufferedBytes).toBeLessThanOrEqual(1024)
+  })
+})
+
+describe('hub: replay by Last-Event-ID', () => {
+  it('replays exactly the missed events, then continues live', async () => {
+    const hub = hubFor()
+    const ids: string[] = []
+    for (let i = 1; i <= 5; i++) ids.push(await hub.publish('t', { data: i }))
+    const client = connect(hub, ['t'], { lastEventId: ids[1] })
+    await client.ready
+    await hub.publish('t', { data: 6 })
+    await tick()
+    expect(events(client.sink).map((event) => event.data)).toEqual(['3', '4', '5', '6'])
+    expect(events(client.sink).map((event) => event.id)).toEqual([ids[2], ids[3], ids[4], expect.any(String)])
+    expect(hub.stats.replayed).toBe(3)
+  })
+
+  it('replays nothing for a client that is up to date', async () => {
+    const hub = hubFor()
+    const last = await hub.publish('t', { data: 1 })
+    const client = connect(hub, ['t'], { lastEventId: last })
+    await client.ready
+    expect(events(client.sink)).toEqual([])
+  })
+
+  it('replays a multi-topic stream in global order, skipping other topics', async () => {
+    const hub = hubFor()
+    const first = await hub.publish('a', { data: 'a0' })
+    for (const [topic, data] of [
+      ['a', 'a1'],
+      ['x', 'x1'],
+      ['b', 'b1'],
+      ['a', 'a2'],
+      ['b', 'b2'],
+    ] as const) {
+      await hub.publish(topic, { data })
+    }
+    const client = connect(hub, ['b', 'a'], { lastEventId: first })
+    await client.ready
+    expect(events(client.sink).map((event) => event.data)).toEqual(['a1', 'b1', 'a2', 'b2'])
+  })
+
+  it('applies the stream’s filter to replayed events', async () => {
+    const hub = hubFor()
+    const first = await hub.publish('t', { data: 0 })
+    for (let i = 1; i <= 6; i++) await hub.publish('t', { data: i })
+    const client = connect(hub, ['t'], { lastEventId: first, filter: (entry) => Number(entry.data) > 4 })
+    await client.ready
+    expect(events(client.sink).map((event) => event.data)).toEqual(['5', '6'])
+  })
+
+  describe('the history → live seam', () => {
+    /** A broker whose history answers only when released, computed then (or at call time). */
+    class GatedBroker extends MemoryBroker {
+      release: () => void = () => {}
+      constructor(private readonly snapshotAtCall: boolean) {
+        super()
+      }
+      override history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
+        const early = super.history(topics, after)
+        return new Promise((resolve) => {
+          this.release = () => resolve(this.snapshotAtCall ? early : super.history(topics, after))
+        })
+      }
+    }
+
+    for (const snapshotAtCall of [false, true]) {
+      it(`has no duplicate and no gap when events are published during the history read (snapshot ${
+        snapshotAtCall ? 'at call' : 'at answer'
+      })`, async () => {
+        const broker = new GatedBroker(snapshotAtCall)
+        const hub = hubFor({ broker })
+        const ids: string[] = []
+        for (let i = 1; i <= 3; i++) ids.push(await hub.publish('t', { data: i }))
+        const client = connect(hub, ['t'], { lastEventId: ids[0] })
+        for (let i = 4; i <= 6; i++) await hub.publish('t', { data: i })
+        await tick()
+        expect(events(client.sink)).toEqual([]) // held back while history is read
+        broker.release()
+        await client.ready
+        await hub.publish('t', { data: 7 })
+        await tick()
+        expect(events(client.sink).map((event) => event.data)).toEqual(['2', '3', '4', '5', '6', '7'])
+      })
+    }
+
+    it('drops live entries that arrive after history already delivered them (a lagging broker)', async () => {
+      /** Delivers live entries a macrotask late, as a networked broker does. */
+      class LaggingBroker extends MemoryBroker {
+        override subscribe(listener: (entry: BrokerEntry) => void): () => void {
+          return super.subscribe((entry) => setTimeout(() => listener(entry), 5))
+        }
+      }
+      const hub = hubFor({ broker: new LaggingBroker() })
+      const first = await hub.publish('t', { data: 1 })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      hub.publish('t', { data: 2 })
+      hub.publish('t', { data: 3 })
+      const client = connect(hub, ['t'], { lastEventId: first })
+      await client.ready
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      expect(events(client.sink).map((event) => event.data)).toEqual(['2', '3'])
+    })
+  })
+
+  describe('reset instead of a silent gap', () => {
+    function resetOf(sink: MemorySink) {
+      const [event] = events(sink)
+      expect(event?.event).toBe(RESET_EVENT)
+      return { id: event?.id, notice: JSON.parse(event?.data ?? '{}') }
+    }
+
+    it('for an id from another epoch (history lost: restart)', async () => {
+      const hub = hubFor()
+      const head = await hub.publish('t', { data: 1 })
+      const client = connect(hub, ['t'], { lastEventId: 'otherepoch-5' })
+      await client.ready
+      const { id, notice } = resetOf(client.sink)
+      expect(notice).toEqual({ reason: 'epoch', lastEventId: 'otherepoch-5' })
+      expect(id).toBe(head) // resuming from the reset's id continues from now
+      expect(hub.stats.resets).toBe(1)
+    })
+
+    it('for an id trimmed from history', async () => {
+      const hub = hubFor({ historySize: 3 })
+      const ids: string[] = []
+      for (let i = 1; i <= 10; i++) ids.push(await hub.publish('t', { data: i }))
+      const client = connect(hub, ['t'], { lastEventId: ids[2] })
+      await client.ready
+      expect(resetOf(client.sink).notice.reason).toBe('trimmed')
+      expect(resetOf(client.sink).id).toBe(ids[9])
+      // The last three are still replayable.
+      const recent = connect(hub, ['t'], { lastEventId: ids[6] })
+      await recent.ready
+      expect(events(recent.sink).map((event) => event.data)).toEqual(['8', '9', '10'])
+    })
+
+    it('not for a quiet topic whose own events were all seen, when a busy topic trimmed the log', async () => {
+      const hub = hubFor({ historySize: 3 })
+      const quiet = await hub.publish('quiet', { data: 'q' })
+      for (let i = 0; i < 10; i++) await hub.publish('busy', { data: i })
+      const client = connect(hub, ['quiet'], { lastEventId: quiet })
+      await client.ready
+      expect(events(client.sink)).toEqual([])
+      await hub.publish('quiet', { data: 'q2' })
+      await tick()
+      expect(events(client.sink).map((event) => event.data)).toEqual(['q2'])
+    })
+
+    it('for an id older than the history’s maximum age', async () => {
+      let now = 0
+      const timers: TimerProvider = {
+        setTimeout: () => 0,
+        clearTimeout: () => {},
+        setInterval: () => 0,
+        clearInterval: () => {},
+        now: () => now,
+      }
+      const hub = hubFor({ historyMaxAgeMs: 1000, timers })
+      const first = await hub.publish('t', { data: 1 })
+      await hub.publish('t', { data: 2 })
+      now = 500
+      const fresh = connect(hub, ['t'], { lastEventId: first })
+      await fresh.ready
+      expect(events(fresh.sink).map((event) => event.data)).toEqual(['2'])
+      now = 2000
+      const stale = connect(hub, ['t'], { lastEventId: first })
+      await stale.ready
+      expect(resetOf(stale.sink).notice.reason).toBe('trimmed')
+    })
+
+    it('for an id that is not one of ours, or from the future', async () => {
+      const hub = hubFor()
+      const id = await hub.publish('t', { data: 1 })
+      const foreign = connect(hub, ['t'], { lastEventId: 'not-an-id-of-ours' })
+      const future = connect(hub, ['t'], { lastEventId: id.replace(/-\d+$/, '-999') })
+      await Promise.all([foreign.ready, future.ready])
+      expect(resetOf(foreign.sink).notice.reason).toBe('unknown')
+      expect(resetOf(future.sink).notice.reason).toBe('unknown')
+    })
+
+    it('live events after a reset continue normally', async () => {
+      const hub = hubFor()
+      await hub.publish('t', { data: 1 })
+      const client = connect(hub, ['t'], { lastEventId: 'zz-1' })
+      await client.ready
+      await hub.publish('t', { data: 2 })
+      await tick()
+      expect(events(client.sink).map((event) => event.event ?? event.data)).toEqual([RESET_EVENT, '2'])
+    })
+  })
+
+  it('closes the stream (so the client retries) when the broker cannot read history', async () => {
+    class DownBroker extends MemoryBroker {
+      override history(): Promise<HistoryResult> {
+        return Promise.reject(new SseError('SSE_BROKER_UNAVAILABLE', 'down'))
+      }
+    }
+    const hub = hubFor({ broker: new DownBroker() })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const client = connect(hub, ['t'], { lastEventId: 'abc-1' })
+    await client.ready
+    expect(client.stream.closed).toBe(true)
+    expect(hub.size).toBe(0)
+    expect(errors).toHaveLength(1)
+  })
+
+  it('bounds the events held back during a slow history read', async () => {
+    let release: () => void = () => {}
+    class SlowBroker extends MemoryBroker {
+      override history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
+        return new Promise((resolve) => {
+          release = () => resolve(super.history(topics, after))
+        })
+      }
+    }
+    const hub = hubFor({ broker: new SlowBroker() })
+    const first = await hub.publish('t', { data: 0 })
+    const client = connect(hub, ['t'], { lastEventId: first, maxBufferedBytes: 2000 })
+    for (let i = 0; i < 50; i++) hub.publish('t', { data: 'x'.repeat(100) })
+    await tick()
+    expect(client.stream.closed).toBe(true)
+    expect(hub.stats.overflowCloses).toBe(1)
+    release()
+    await client.ready
+  })
+})
+
+describe('hub: heartbeat', () => {
+  it('runs one ticker for all its streams, and stops it on close', async () => {
+    const intervals = new Map<number, () => void>()
+    let next = 1
+    const timers: TimerProvider = {
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+      setInterval: (callback) => {
+        intervals.set(next, callback)
+        return next++
+      },
+      clearInterval: (handle) => {
+        intervals.delete(handle as number)
+      },
+      now: () => 0,
+    }
+    const hub = createHub({ heartbeat: 1000, timers })
+    const clients = Array.from({ length: 5 }, () => {
+      const sink = createMemorySink()
+      const stream = createEventStream(sink, { heartbeat: 1000, timers })
+      hub.subscribe(stream, { topics: ['t'] })
+      return sink
+    })
+    expect(intervals.size).toBe(1)
+    for (const callback of intervals.values()) callback()
+    for (const callback of intervals.values()) callback()
+    for (const sink of clients) expect(sink.text()).toBe(':\n\n:\n\n')
+    await hub.close({ retry: false })
+    expect(intervals.size).toBe(0)
+  })
+})
+
+describe('hub: close', () => {
+  it('sends the final event and a jittered retry to each client, then closes every stream', async () => {
+    const hub = createHub({ heartbeat: false })
+    const clients = Array.from({ length: 20 }, () => connect(hub, ['t']))
+    await hub.close({ event: { event: 'bye', data: 'restarting' }, retry: { min: 1000, max: 5000 } })
+    for (const client of clients) {
+      expect(client.stream.closed).toBe(true)
+      expect(events(client.sink)).toEqual([{ event: 'bye', data: 'restarting', id: undefined }])
+      const [retry] = retries(client.sink)
+      expect(retry).toBeGreaterThanOrEqual(1000)
+      expect(retry).toBeLessThanOrEqual(5000)
+    }
+    expect(new Set(clients.map((client) => retries(client.sink)[0])).size).toBeGreaterThan(1)
+    expect(hub.size).toBe(0)
+    expect(hub.closed).toBe(true)
+  })
+
+  it('delivers what was published before close, then refuses publishes', async () => {
+    const hub = createHub({ heartbeat: false })
+    const client = connect(hub, ['t'])
+    hub.publish('t', { data: 'last' })
+    await hub.close({ retry: false })
+    expect(events(client.sink).map((event) => event.data)).toEqual(['last'])
+    await expect(hub.publish('t', { data: 1 })).rejects.toMatchObject({ code: 'SSE_HUB_CLOSED' })
+  })
+
+  it('tells a stream that subscribes after close to retry later, and closes it', async () => {
+    const hub = createHub({ heartbeat: false })
+    await hub.close()
+    const client = connect(hub, ['t'])
+    await client.ready
+    expect(client.stream.closed).toBe(true)
+    expect(retries(client.sink)).toHaveLength(1)
+  })
+
+  it('leaves a broker it did not create open', async () => {
+    const broker = new MemoryBroker()
+    const close = vi.spyOn(broker, 'close')
+    await createHub({ broker, heartbeat: false }).close()
+    expect(close).not.toHaveBeenCalled()
+  })
+})
+
+describe('hub: many clients coming and going', () => {
+  it('leaves nothing behind after rapid connect/disconnect cycles', async () => {
+    const hub = hubFor()
+    const last = await hub.publish('t', { data: 0 })
+    for (let i = 0; i < 500; i++) {
+      const client = connect(hub, ['t', `user-${i % 7}`], i % 3 === 0 ? { lastEventId: last } : {})
+      if (i % 2 === 0) client.sink.disconnect()
+      else {
+        await client.ready
+        client.stream.close()
+      }
+    }
+    await tick()
+    expect(hub.size).toBe(0)
+    expect(hub.topics().size).toBe(0)
+  })
+})
+
+describe('hub: a broker’s contract as the hub relies on it', () => {
+  it('publishes through any Broker implementation and replays from it', async () => {
+    // A minimal broker written against the interface only, as @sse/redis is.
+    const log: BrokerEntry[] = []
+    const listeners = new Set<(entry: BrokerEntry) => void>()
+    const broker: Broker = {
+      async publish(topic: string, message: BrokerMessage) {
+        const entry = { ...message, topic, epoch: 'e', seq: log.length + 1 }
+        log.push(entry)
+        for (const listener of listeners) listener(entry)
+        return entry
+      },
+      subscribe(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      async history(topics, after) {
+        const head = { epoch: 'e', seq: log.length }
+        if (after.epoch !== 'e') return { kind: 'reset', reason: 'epoch', head }
+        return { kind: 'ok', entries: log.filter((e) => e.seq > after.seq && topics.includes(e.topic)), head }
+      },
+      async head() {
+        return { epoch: 'e', seq: log.length }
+      },
+      async close() {},
+    }
+    const hub = hubFor({ broker })
+    expect(await hub.publish('t', { data: 'one' })).toBe('e-1')
+    await hub.publish('t', { data: 'two' })
+    const client = connect(hub, ['t'], { lastEventId: 'e-1' })
+    await client.ready
+    expect(events(client.sink)).toEqual([{ id: 'e-2', event: undefined, data: 'two' }])
+  })
+})
