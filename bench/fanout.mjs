@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+/**
+ * Fan-out benchmark: one publisher, N SSE clients, side by side.
+ *
+ *   node bench/fanout.mjs [--runs=5] [--clients=1000] [--events=2000] [--burst=50]
+ *                         [--payload=128] [--variants=a,b,c] [--parser=count|eventsource-parser]
+ *                         [--cpu-prof] [--json]
+ *
+ * Every run forks a fresh server process (`lib/server.mjs`, with `--expose-gc` so memory is read
+ * after full collections) and a fresh client process (`lib/client.mjs`) that opens the
+ * connections. Runs alternate between variants (a, b, c, a, b, c, …) to spread machine noise,
+ * and the table shows medians. See README.md for what each variant does.
+ */
+import { fork } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { LABELS } from './lib/variants.mjs'
+
+/** @typedef {import('./lib/variants.mjs').VariantName} VariantName */
+/** @typedef {import('./lib/server.mjs').Mem} Mem */
+/** @typedef {{ type: string, [key: string]: any }} Message */
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    clients: { type: 'string', default: '1000' },
+    events: { type: 'string', default: '2000' },
+    burst: { type: 'string', default: '50' },
+    payload: { type: 'string', default: '128' },
+    variants: { type: 'string', default: 'a,b,c' },
+    parser: { type: 'string', default: 'count' },
+    'cpu-prof': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string', default: '60000' },
+  },
+})
+
+const runs = Number(args.runs)
+const clients = Number(args.clients)
+const events = Number(args.events)
+const burst = Number(args.burst)
+const payload = Number(args.payload)
+const timeoutMs = Number(args['timeout-ms'])
+const parser = args.parser === 'eventsource-parser' ? 'eventsource-parser' : 'count'
+const variants = /** @type {VariantName[]} */ (args.variants.split(',').filter((v) => v in LABELS))
+const profileDir = fileURLToPath(new URL('./.profiles/', import.meta.url))
+const serverPath = fileURLToPath(new URL('./lib/server.mjs', import.meta.url))
+const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
+
+/** A child process's messages, read in order, with a deadline. */
+class Channel {
+  /** @type {Message[]} */
+  #queue = []
+  /** @type {((message: Message) => void) | undefined} */
+  #waiter
+  /** @type {Error | undefined} */
+  #failure
+
+  /**
+   * @param {import('node:child_process').ChildProcess} child
+   * @param {string} name
+   */
+  constructor(child, name) {
+    this.child = child
+    child.on('message', (/** @type {Message} */ message) => {
+      if (this.#waiter) this.#waiter(message)
+      else this.#queue.push(message)
+    })
+    child.on('exit', (code, signal) => {
+      this.#failure ??= new Error(`${name} exited (code ${code}, signal ${signal})`)
+      this.#waiter?.({ type: 'exit' })
+    })
+    this.exited = new Promise((resolve) => child.once('exit', resolve))
+  }
+
+  /**
+   * The next message, which must be of `type`.
+   * @param {string} type
+   * @returns {Promise<Message>}
+   */
+  async next(type) {
+    const message =
+      this.#queue.shift() ??
+      (await new Promise((resolve, reject) => {
+        if (this.#failure) return reject(this.#failure)
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for '${type}'`)), timeoutMs)
+        this.#waiter = (/** @type {Message} */ message) => {
+          clearTimeout(timer)
+          this.#waiter = undefined
+          resolve(message)
+        }
+      }))
+    if (message.type === 'exit') throw this.#failure
+    if (message.type !== type) throw new Error(`expected '${type}', got ${JSON.stringify(message)}`)
+    return message
+  }
+
+  /** @param {Message} message */
+  send(message) {
+    this.child.send(message)
+  }
+}
+
+/**
+ * @typedef {object} RunResult
+ * @property {VariantName} variant
+ * @property {number} deliveriesPerSec
+ * @property {number} elapsedMs  First publish until the client has every event on every connection.
+ * @property {number} publishMs  First publish until the server's last publish returned.
+ * @property {number} cpuMs      Server CPU time (user + system) from the first publish until the client had everything.
+ * @property {number} connectMs
+ * @property {Mem} before       Listening, no connection.
+ * @property {Mem} idle         N streams open and idle, before publishing.
+ * @property {Mem} after        After the run, streams still open.
+ * @property {Record<string, number>} stats
+ */
+
+/**
+ * @param {VariantName} variant
+ * @param {number} index
+ * @returns {Promise<RunResult>}
+ */
+async function run(variant, index) {
+  const execArgv = ['--expose-gc']
+  if (args['cpu-prof']) {
+    mkdirSync(profileDir, { recursive: true })
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${variant}-${index}.cpuprofile`)
+  }
+  const server = new Channel(fork(serverPath, [variant, String(payload)], { execArgv }), 'server')
+  const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client')
+  try {
+    const { port, mem: before } = await server.next('ready')
+    client.send({ type: 'connect', port, clients, events, parser })
+    const { ms: connectMs } = await client.next('connected')
+    server.send({ type: 'idle', clients })
+    const { mem: idle } = await server.next('idle')
+    server.send({ type: 'publish', events, burst })
+    const { t0, publishMs } = await server.next('published')
+    const done = await client.next('done')
+    server.send({ type: 'report' })
+    const { mem: after, cpuMs, stats } = await server.next('report')
+    const elapsedMs = Number(BigInt(done.at) - BigInt(t0)) / 1e6
+    return {
+      variant,
+      deliveriesPerSec: (clients * events) / (elapsedMs / 1000),
+      elapsedMs,
+      publishMs,
+      cpuMs,
+      connectMs,
+      before,
+      idle,
+      after,
+      stats,
+    }
+  } finally {
+    if (client.child.connected) client.send({ type: 'close' })
+    if (server.child.connected) server.send({ type: 'exit' })
+    const killer = setTimeout(() => {
+      client.child.kill()
+      server.child.kill()
+    }, 5000)
+    await Promise.all([client.exited, server.exited])
+    clearTimeout(killer)
+  }
+}
+
+/** @param {number[]} values */
+function median(values) {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] ?? Number.NaN : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
+const MB = 1024 * 1024
+/** @param {number} bytes */
+const mb = (bytes) => (bytes / MB).toFixed(1)
+/** @param {number} value */
+const fmt = (value) => Math.round(value).toLocaleString('en-US')
+
+/** @param {string[][]} rows */
+function table(rows) {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? []
+  return rows
+    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))))
+    .map((row) => row.join('  '))
+    .join('\n')
+}
+
+console.log(
+  `fan-out: ${clients} clients × ${events} events of ${payload} B, bursts of ${burst} per tick, ` +
+    `${runs} runs per variant, parser: ${parser}, node ${process.version}`,
+)
+/** @type {RunResult[]} */
+const results = []
+const startedAt = Date.now()
+for (let round = 0; round < runs; round++) {
+  for (const variant of variants) {
+    const result = await run(variant, round)
+    results.push(result)
+    console.log(
+      `  run ${round + 1} ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s, ` +
+        `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
+        `idle RSS +${mb(result.idle.rss - result.before.rss)} MB` +
+        (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : ''),
+    )
+  }
+}
+
+/**
+ * @typedef {object} Summary
+ * @property {VariantName} variant
+ * @property {number} deliveriesPerSec
+ * @property {number} elapsedMs
+ * @property {number} publishMs
+ * @property {number} cpuMs
+ * @property {number} rssBefore
+ * @property {number} rssIdle
+ * @property {number} rssAfter
+ * @property {number} rssPerStream
+ * @property {number} heapPerStream
+ */
+
+/** @type {Summary[]} */
+const summaries = variants.map((variant) => {
+  const mine = results.filter((r) => r.variant === variant)
+  /** @param {(r: RunResult) => number} pick */
+  const med = (pick) => median(mine.map(pick))
+  return {
+    variant,
+    deliveriesPerSec: med((r) => r.deliveriesPerSec),
+    elapsedMs: med((r) => r.elapsedMs),
+    publishMs: med((r) => r.publishMs),
+    cpuMs: med((r) => r.cpuMs),
+    rssBefore: med((r) => r.before.rss),
+    rssIdle: med((r) => r.idle.rss),
+    rssAfter: med((r) => r.after.rss),
+    rssPerStream: med((r) => (r.idle.rss - r.before.rss) / clients),
+    heapPerStream: med((r) => (r.idle.heapUsed + r.idle.external - r.before.heapUsed - r.before.external) / clients),
+  }
+})
+
+console.log(`\nmedians of ${runs} runs (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all):\n`)
+console.log(
+  table([
+    [
+      'variant',
+      'deliveries/s',
+      'total ms',
+      'publish ms',
+      'server CPU ms',
+      'RSS before MB',
+      'RSS idle MB',
+      'RSS after MB',
+      'idle RSS B/stream',
+      'idle heap+ext B/stream',
+    ],
+    ...summaries.map((s) => [
+      LABELS[s.variant],
+      fmt(s.deliveriesPerSec),
+      s.elapsedMs.toFixed(0),
+      s.publishMs.toFixed(0),
+      s.cpuMs.toFixed(0),
+      mb(s.rssBefore),
+      mb(s.rssIdle),
+      mb(s.rssAfter),
+      fmt(s.rssPerStream),
+      fmt(s.heapPerStream),
+    ]),
+  ]),
+)
+
+/** @param {VariantName} variant */
+const find = (variant) => summaries.find((s) => s.variant === variant)
+const [a, b, c] = [find('a'), find('b'), find('c')]
+console.log('')
+/**
+ * @param {string} label
+ * @param {Summary | undefined} x
+ * @param {Summary | undefined} y
+ * @param {string} [target]
+ */
+const ratio = (label, x, y, target = '') => {
+  if (!x || !y) return
+  console.log(
+    `${label}: deliveries/s ${(x.deliveriesPerSec / y.deliveriesPerSec).toFixed(2)}×, ` +
+      `server CPU ${(x.cpuMs / y.cpuMs).toFixed(2)}×${target}`,
+  )
+}
+ratio('c/b', c, b, ' (target: deliveries/s ≥ 0.90×)')
+ratio('b/a', b, a)
+if (a && c) {
+  console.log(
+    `idle memory per stream, c vs a: RSS ${(c.rssPerStream / a.rssPerStream).toFixed(2)}×, ` +
+      `heap+external ${(c.heapPerStream / a.heapPerStream).toFixed(2)}× (target: RSS ≤ 1.10×)`,
+  )
+}
+if (args['cpu-prof']) console.log(`\nCPU profiles of the servers: ${profileDir}`)
+if (args.json) console.log(JSON.stringify({ clients, events, burst, payload, parser, results, summaries }))

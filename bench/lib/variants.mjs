@@ -1,0 +1,130 @@
+/**
+ * The servers under test. Each variant answers every request with an open event stream and
+ * publishes event `i` (1-based) to every open stream with `publish(i)`. They all run the same
+ * publishing schedule (see `server.mjs`).
+ */
+import { createEventStream, createHub } from '@sse/core'
+import { createNodeSink } from '@sse/core/node'
+
+/**
+ * @typedef {object} Variant
+ * @property {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} handle
+ *   Opens the event stream of one request.
+ * @property {(id: number) => Promise<unknown> | undefined} publish Publishes event `id` to every open stream.
+ * @property {() => number} open Streams open now.
+ * @property {() => Record<string, number>} [stats] Counters worth reporting after a run.
+ */
+
+/** @typedef {'a' | 'b' | 'c' | 'd'} VariantName */
+
+/** @type {Record<VariantName, string>} */
+export const LABELS = {
+  a: '(a) raw, write per event',
+  b: '(b) raw, coalesced per tick',
+  c: '(c) @sse/core hub',
+  d: '(d) better-sse channel',
+}
+
+const RAW_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+}
+
+/** A response that just wrote its headers and is kept open. The idle-memory reference. */
+function rawRegistry() {
+  /** @type {Set<import('node:http').ServerResponse>} */
+  const responses = new Set()
+  return {
+    responses,
+    /**
+     * @param {import('node:http').IncomingMessage} _req
+     * @param {import('node:http').ServerResponse} res
+     */
+    handle(_req, res) {
+      res.writeHead(200, RAW_HEADERS)
+      res.flushHeaders()
+      responses.add(res)
+      res.on('close', () => responses.delete(res))
+    },
+  }
+}
+
+/**
+ * (a) Frames each event once, encodes it once, writes the same Buffer to every response.
+ * @param {string} payload
+ * @returns {Variant}
+ */
+function rawPerEvent(payload) {
+  const { responses, handle } = rawRegistry()
+  return {
+    handle,
+    publish(id) {
+      const bytes = Buffer.from(`id: ${id}\ndata: ${payload}\n\n`)
+      for (const res of responses) res.write(bytes)
+      return undefined
+    },
+    open: () => responses.size,
+  }
+}
+
+/**
+ * (b) As (a), but the events published in one tick are concatenated into one Buffer, written
+ * once per response from a microtask (the same mechanism a hub uses).
+ * @param {string} payload
+ * @returns {Variant}
+ */
+function rawCoalesced(payload) {
+  const { responses, handle } = rawRegistry()
+  /** @type {Buffer[]} */
+  let batch = []
+  const flush = () => {
+    const bytes = batch.length === 1 ? batch[0] : Buffer.concat(batch)
+    batch = []
+    if (bytes) for (const res of responses) res.write(bytes)
+  }
+  return {
+    handle,
+    publish(id) {
+      if (batch.push(Buffer.from(`id: ${id}\ndata: ${payload}\n\n`)) === 1) queueMicrotask(flush)
+      return undefined
+    },
+    open: () => responses.size,
+  }
+}
+
+/**
+ * (c) `@sse/core`: a hub, one event stream per request, subscribed to one topic.
+ * @param {string} payload
+ * @returns {Variant}
+ */
+function core(payload) {
+  const hub = createHub()
+  return {
+    handle(req, res) {
+      const stream = createEventStream(createNodeSink(req, res))
+      hub.subscribe(stream, { topics: ['bench'] }).catch((error) => {
+        console.error('subscribe failed', error)
+      })
+    },
+    publish: () => hub.publish('bench', { data: payload }),
+    open: () => hub.size,
+    stats: () => {
+      const { delivered, dropped, overflowCloses, streams } = hub.stats
+      return { delivered, dropped, overflowCloses, streams }
+    },
+  }
+}
+
+/**
+ * @param {VariantName} name
+ * @param {string} payload
+ * @returns {Promise<Variant>}
+ */
+export async function createVariant(name, payload) {
+  if (name === 'a') return rawPerEvent(payload)
+  if (name === 'b') return rawCoalesced(payload)
+  if (name === 'c') return core(payload)
+  if (name === 'd') return (await import('./better-sse.mjs')).betterSse(payload)
+  throw new Error(`unknown variant ${String(name)}`)
+}
