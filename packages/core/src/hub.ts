@@ -170,14 +170,16 @@ function jitter(range: { min: number; max: number }): number {
   return Math.round(range.min + Math.random() * Math.max(0, range.max - range.min))
 }
 
+/** Why `topic` is not a valid topic name, or `undefined` when it is. */
+export function describeInvalidTopic(topic: unknown): string | undefined {
+  if (typeof topic === 'string' && topic !== '' && topic.length <= MAX_TOPIC_LENGTH) return undefined
+  return `a topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${JSON.stringify(topic)}`
+}
+
 function validateTopic(topic: unknown): string {
-  if (typeof topic !== 'string' || topic === '' || topic.length > MAX_TOPIC_LENGTH) {
-    throw new SseError(
-      'SSE_INVALID_TOPIC',
-      `a topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${JSON.stringify(topic)}`,
-    )
-  }
-  return topic
+  const problem = describeInvalidTopic(topic)
+  if (problem) throw new SseError('SSE_INVALID_TOPIC', problem)
+  return topic as string
 }
 
 class HubImpl<M extends object> implements Hub<M> {

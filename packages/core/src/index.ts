@@ -30,6 +30,7 @@ export {
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_FRAME } from './heartbeat.ts'
 export {
   createHub,
+  describeInvalidTopic,
   type Hub,
   type HubCloseOptions,
   type HubEntry,
@@ -41,6 +42,15 @@ export {
   type ResetNotice,
   type SubscribeOptions,
 } from './hub.ts'
+export {
+  type AuthorizeResult,
+  decideHubRoute,
+  type HubRouteDecision,
+  type HubRouteOptions,
+  type Refusal,
+  type RefusalResponse,
+  toRefusalResponse,
+} from './hub-route.ts'
 export {
   createEpoch,
   formatLogId,
