@@ -1,0 +1,113 @@
+/**
+ * `@sse/fastify`: Server-Sent Events for Fastify 5, on `@sse/core`. HTTP/2 works
+ * (`fastify({ http2: true })`): no `Connection` header is sent there.
+ * - `sse(request, reply)` turns one request into an `EventStream`; `reply.sse()` once the plugin is registered.
+ * - `sseHub({ hub, topics, authorize })` is a route handler subscribing the request to hub topics.
+ * - `ssePlugin` decorates `reply.sse` and, on `fastify.close()`, closes the `hub` it was given and
+ *   every stream opened through it, so close completes promptly instead of waiting on open streams.
+ */
+import {
+  createEventStream,
+  type DefaultEventMap,
+  decideHubRoute,
+  type EventStream,
+  type EventStreamOptions,
+  type Hub,
+  type HubCloseOptions,
+  type HubRouteOptions,
+} from '@sse/core'
+import { createNodeSink } from '@sse/core/node'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** Options of a stream; `Last-Event-ID` is read from the request. */
+export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
+
+/** Options of `sseHub`: the hub, `topics(request)`, optional `authorize(request)` and `filter(request)`, and stream options. */
+export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<FastifyRequest, M>
+
+export interface SsePluginOptions {
+  /** A hub to close (with `closeOptions`) when Fastify closes. */
+  hub?: Hub<never> | undefined
+  closeOptions?: HubCloseOptions | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Opens an event stream on this reply (registered by `ssePlugin`). */
+    sse<M extends object = DefaultEventMap>(options?: SseOptions): EventStream<M>
+  }
+}
+
+/**
+ * Opens an event stream: takes the response over from Fastify (`reply.hijack()`), keeping the
+ * headers hooks already set on the reply (CORS and the like).
+ *
+ * @example
+ * fastify.get('/clock', (request, reply) => {
+ *   const stream = sse(request, reply)
+ *   const timer = setInterval(() => stream.send({ event: 'tick', data: new Date().toISOString() }), 1000)
+ *   stream.onClose(() => clearInterval(timer))
+ * })
+ */
+export function sse<M extends object = DefaultEventMap>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options?: SseOptions,
+): EventStream<M> {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) reply.raw.setHeader(name, value)
+  }
+  reply.hijack()
+  return createEventStream<M>(createNodeSink(request.raw, reply.raw), {
+    ...options,
+    lastEventId: request.headers['last-event-id'],
+  })
+}
+
+/**
+ * A route handler subscribing each request to hub topics chosen from it, after `authorize`.
+ *
+ * @example
+ * fastify.get('/events', sseHub({ hub, topics: (request) => ['news'] }))
+ */
+export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): RouteHandlerMethod {
+  const { hub, topics, authorize, filter, ...streamOptions } = options
+  return async (request, reply) => {
+    const decision = await decideHubRoute(request, options)
+    if (decision.kind === 'refuse') {
+      const { status, headers, body } = decision.response
+      return reply.code(status).headers(headers).send(body)
+    }
+    const stream = reply.sse ? reply.sse<M>(streamOptions) : sse<M>(request, reply, streamOptions)
+    await hub.subscribe(stream, decision)
+    return reply
+  }
+}
+
+const plugin: FastifyPluginAsync<SsePluginOptions> = async (fastify, options) => {
+  const open = new Set<EventStream>()
+  function sseOnReply(this: FastifyReply, streamOptions?: SseOptions): EventStream {
+    const stream = sse(this.request, this, streamOptions)
+    open.add(stream)
+    stream.onClose(() => open.delete(stream))
+    return stream
+  }
+  fastify.decorateReply('sse', sseOnReply as FastifyReply['sse'])
+  fastify.addHook('preClose', async () => {
+    await options.hub?.close(options.closeOptions)
+    for (const stream of open) stream.close()
+  })
+}
+
+/**
+ * Registers `reply.sse()`, and closes the hub and open streams on `fastify.close()`.
+ *
+ * @example
+ * await fastify.register(ssePlugin, { hub })
+ * fastify.get('/clock', (request, reply) => { const stream = reply.sse(); … })
+ */
+export const ssePlugin: FastifyPluginAsync<SsePluginOptions> = fp(plugin, {
+  fastify: '5.x',
+  name: '@sse/fastify',
+})

@@ -1,0 +1,65 @@
+/**
+ * `@sse/koa`: Server-Sent Events for Koa 2 and 3, on `@sse/core`.
+ * - `sse(ctx)` turns one request into an `EventStream`.
+ * - `sseHub({ hub, topics, authorize })` is middleware subscribing the request to hub topics.
+ * The stream writes to `ctx.res` directly (`ctx.respond = false`) rather than through a piped
+ * `ctx.body` stream: Koa then neither buffers nor ends it, and a client leaving raises no
+ * `ERR_STREAM_PREMATURE_CLOSE` on `app.on('error')`. Headers set earlier with `ctx.set` are kept.
+ */
+import {
+  createEventStream,
+  type DefaultEventMap,
+  decideHubRoute,
+  type EventStream,
+  type EventStreamOptions,
+  type HubRouteOptions,
+} from '@sse/core'
+import { createNodeSink } from '@sse/core/node'
+import type { Context, Middleware } from 'koa'
+
+/** Options of a stream; `Last-Event-ID` is read from the request. */
+export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
+
+/** Options of `sseHub`: the hub, `topics(ctx)`, optional `authorize(ctx)` and `filter(ctx)`, and stream options. */
+export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<Context, M>
+
+/**
+ * Opens an event stream on this request; the response is the stream's from here on.
+ *
+ * @example
+ * router.get('/clock', (ctx) => {
+ *   const stream = sse(ctx)
+ *   const timer = setInterval(() => stream.send({ event: 'tick', data: new Date().toISOString() }), 1000)
+ *   stream.onClose(() => clearInterval(timer))
+ * })
+ */
+export function sse<M extends object = DefaultEventMap>(ctx: Context, options?: SseOptions): EventStream<M> {
+  ctx.status = 200
+  ctx.respond = false
+  return createEventStream<M>(createNodeSink(ctx.req, ctx.res), {
+    ...options,
+    lastEventId: ctx.get('last-event-id'),
+  })
+}
+
+/**
+ * Middleware subscribing each request to hub topics chosen from it, after `authorize`.
+ * A refusal is a plain Koa response; errors propagate to your error middleware.
+ *
+ * @example
+ * router.get('/events', sseHub({ hub, topics: (ctx) => String(ctx.query.topics ?? 'news').split(',') }))
+ */
+export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): Middleware {
+  const { hub, topics, authorize, filter, ...streamOptions } = options
+  return async (ctx) => {
+    const decision = await decideHubRoute(ctx, options)
+    if (decision.kind === 'subscribe') {
+      await hub.subscribe(sse<M>(ctx, streamOptions), decision)
+      return
+    }
+    const { status, headers, body } = decision.response
+    ctx.status = status
+    ctx.set(headers)
+    if (body !== undefined) ctx.body = body
+  }
+}
