@@ -1,0 +1,725 @@
+/**
+ * The adapter contract: ONE suite that every framework adapter (Express, Fastify, Koa, Hono, and
+ * plain `node:http` / `node:http2` as the model) runs against its real framework on a real socket,
+ * read with a real parser (`eventsource-parser`) and a real client (`eventsource`).
+ *
+ * An adapter test wires two routes and nothing else:
+ * - `fixture.paths.stream` (`/stream`): the adapter's low-level call turns the request into an
+ *   `EventStream` with `fixture.streamOptions`, then hands it to `fixture.onStream(stream, url)`.
+ * - `fixture.paths.hub` (`/hub?topics=a,b`): the adapter's hub handler subscribes the request to
+ *   `fixture.hub` with the topics `fixture.topicsOf(url)`.
+ *
+ * `fixture.hub` is one stable object for the whole file (so an adapter may capture it when it
+ * registers its routes); behind it the suite puts a fresh hub for every test. The server is
+ * started once per file; the hub-shutdown cases start a second one with the same `start`.
+ */
+import {
+  createHub,
+  type EventStream,
+  type EventStreamOptions,
+  type Hub,
+  type HubCloseOptions,
+  type HubEvents,
+  type HubOptions,
+  type HubStats,
+  isSseError,
+  parseLogId,
+  RESET_EVENT,
+  type SseErrorCode,
+  type SubscribeOptions,
+  type TypedEvent,
+} from '@sse/core'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type EventStreamReader, type OpenEventStreamOptions, openEventStream } from './read-events.ts'
+import {
+  type EventSourceReader,
+  type ReadWithEventSourceOptions,
+  readWithEventSource,
+} from './read-with-event-source.ts'
+import type { TestServer } from './server.ts'
+import { DEFAULT_TIMEOUT_MS, pollUntil, withTimeout } from './with-timeout.ts'
+
+/** Options of the per-client route's stream; the adapter reads `Last-Event-ID` itself. */
+export type ContractStreamOptions = Omit<EventStreamOptions, 'lastEventId'>
+
+/** What the suite hands to `start`: everything the two routes need. */
+export interface AdapterFixture {
+  /** Paths of the two routes. */
+  readonly paths: { readonly stream: '/stream'; readonly hub: '/hub' }
+  /** The hub of the hub route. Stable for the whole file; the suite swaps a fresh hub behind it per test. */
+  readonly hub: Hub
+  /** Options for the stream of the per-client route, set by the current test. Read them per request. */
+  readonly streamOptions: ContractStreamOptions
+  /** The per-client route hands every stream it creates here, with the request's URL (path and query). */
+  onStream(stream: EventStream, requestUrl: string): void
+  /** The topics of the hub route: `?topics=a,b` → `['a', 'b']`. */
+  topicsOf(requestUrl: string): string[]
+}
+
+/** What `start` returns: the base URL (no trailing slash) and a `close` that always completes. */
+export type StartContractServer = (fixture: AdapterFixture) => Promise<TestServer>
+
+export interface AdapterContractOptions {
+  /** The server speaks h2c (HTTP/2 without TLS): read with a `node:http2` client; the `eventsource` cases are skipped (undici does not speak h2c). */
+  http2?: boolean | undefined
+}
+
+const STREAM_PATH = '/stream'
+const HUB_PATH = '/hub'
+/** Query parameter naming the test that opened a request, so a late request of a finished test is refused. */
+const TEST_PARAM = 'contract-test'
+
+/** The `Hub` behind `fixture.hub`: forwards to the current test's hub and remembers its streams. */
+class SuiteHub implements Hub {
+  current: Hub = createHub({ heartbeat: false })
+  /** Streams the hub route subscribed during the current test. */
+  subscribed: EventStream[] = []
+  /** Runs right after a subscription started (while its replay may still be in flight). */
+  afterSubscribe: ((stream: EventStream) => void) | undefined
+
+  publish(topic: string, event: TypedEvent<Record<string, unknown>>): Promise<string> {
+    return this.current.publish(topic, event)
+  }
+
+  subscribe(stream: EventStream, options: SubscribeOptions): Promise<void> {
+    this.subscribed.push(stream)
+    const subscribing = this.current.subscribe(stream, options)
+    this.afterSubscribe?.(stream)
+    return subscribing
+  }
+
+  unsubscribe(stream: EventStream): void {
+    this.current.unsubscribe(stream)
+  }
+
+  get size(): number {
+    return this.current.size
+  }
+
+  topicSize(topic: string): number {
+    return this.current.topicSize(topic)
+  }
+
+  topics(): Map<string, number> {
+    return this.current.topics()
+  }
+
+  get stats(): HubStats {
+    return this.current.stats
+  }
+
+  on<E extends keyof HubEvents>(event: E, listener: (...args: HubEvents[E]) => void): () => void {
+    return this.current.on(event, listener)
+  }
+
+  close(options?: HubCloseOptions): Promise<void> {
+    return this.current.close(options)
+  }
+
+  get closed(): boolean {
+    return this.current.closed
+  }
+}
+
+interface HandedStream {
+  readonly stream: EventStream
+  readonly url: string
+}
+
+/** State shared by the cases of one `describeAdapterContract` block. */
+class ContractSuite implements AdapterFixture {
+  readonly paths = { stream: STREAM_PATH, hub: HUB_PATH } as const
+  readonly hub = new SuiteHub()
+  streamOptions: ContractStreamOptions = {}
+  server: TestServer | undefined
+  readonly #start: StartContractServer
+  readonly #http2: boolean
+  #test = 0
+  #handed: HandedStream[] = []
+  #taken = 0
+  #streams = new Set<EventStream>()
+  #readers = new Set<EventStreamReader>()
+  #sources = new Set<EventSourceReader>()
+  #servers = new Set<TestServer>()
+
+  constructor(start: StartContractServer, http2: boolean) {
+    this.#start = start
+    this.#http2 = http2
+  }
+
+  onStream(stream: EventStream, requestUrl: string): void {
+    const test = new URL(requestUrl, 'http://localhost').searchParams.get(TEST_PARAM)
+    if (test !== String(this.#test)) {
+      // A request of a test that already finished (an EventSource reconnecting as it closed).
+      stream.close()
+      return
+    }
+    this.#streams.add(stream)
+    this.#handed.push({ stream, url: requestUrl })
+  }
+
+  topicsOf(requestUrl: string): string[] {
+    const value = new URL(requestUrl, 'http://localhost').searchParams.get('topics') ?? ''
+    return value.split(',').filter((topic) => topic !== '')
+  }
+
+  async startServer(): Promise<TestServer> {
+    const server = await withTimeout(this.#start(this), DEFAULT_TIMEOUT_MS, 'start(fixture)')
+    this.#servers.add(server)
+    return server
+  }
+
+  async beforeAll(): Promise<void> {
+    this.server = await this.startServer()
+  }
+
+  async afterAll(): Promise<void> {
+    await Promise.all([...this.#servers].map((server) => server.close()))
+    this.#servers.clear()
+    await this.hub.current.close({ retry: false })
+  }
+
+  beforeEach(): void {
+    this.#test++
+    this.streamOptions = {}
+    this.#handed = []
+    this.#taken = 0
+    this.hub.subscribed = []
+    this.hub.afterSubscribe = undefined
+    this.hub.current = createHub({ heartbeat: false })
+  }
+
+  async afterEach(): Promise<void> {
+    for (const source of this.#sources) source.close()
+    this.#sources.clear()
+    await Promise.all([...this.#readers].map((reader) => reader.close()))
+    this.#readers.clear()
+    for (const stream of this.#streams) stream.close()
+    this.#streams.clear()
+    await this.hub.current.close({ retry: false })
+    for (const server of this.#servers) {
+      if (server !== this.server) await server.close()
+    }
+    this.#servers = new Set(this.server ? [this.server] : [])
+  }
+
+  /** Replaces the current test's hub with one made with `options`. */
+  async useHub(options: HubOptions): Promise<Hub> {
+    await this.hub.current.close({ retry: false })
+    this.hub.current = createHub({ heartbeat: false, ...options })
+    return this.hub
+  }
+
+  /** A URL of the current test's server: `path` with the query `query` and the test's tag. */
+  url(
+    path: string,
+    query: Record<string, string> = {},
+    server: TestServer | undefined = this.server,
+  ): string {
+    if (!server) throw new Error('the contract server did not start')
+    const search = new URLSearchParams({ ...query, [TEST_PARAM]: String(this.#test) })
+    return `${server.url}${path}?${search}`
+  }
+
+  streamUrl(query?: Record<string, string>, server?: TestServer): string {
+    return this.url(STREAM_PATH, query, server)
+  }
+
+  hubUrl(topics: readonly string[], server?: TestServer): string {
+    return this.url(HUB_PATH, { topics: topics.join(',') }, server)
+  }
+
+  async open(url: string, options: OpenEventStreamOptions = {}): Promise<EventStreamReader> {
+    const reader = await openEventStream(url, { http2: this.#http2, ...options })
+    this.#readers.add(reader)
+    return reader
+  }
+
+  async openSource(url: string, options?: ReadWithEventSourceOptions): Promise<EventSourceReader> {
+    const source = await readWithEventSource(url, options)
+    this.#sources.add(source)
+    return source
+  }
+
+  /** The next stream the per-client route handed over in this test. */
+  async nextStream(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<EventStream> {
+    const index = this.#taken++
+    await pollUntil(
+      () => this.#handed.length > index,
+      timeoutMs,
+      () => `the per-client route to hand over stream #${index + 1} (fixture.onStream)`,
+    )
+    return this.#handed[index]!.stream
+  }
+
+  /** Waits until the hub has `size` streams. */
+  hubSize(size: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    return pollUntil(
+      () => this.hub.size === size,
+      timeoutMs,
+      () => `hub.size to be ${size}, is ${this.hub.size}`,
+    )
+  }
+}
+
+function codeOf(run: () => unknown): SseErrorCode | 'no error' | 'not an SseError' {
+  try {
+    run()
+  } catch (error) {
+    return isSseError(error) ? error.code : 'not an SseError'
+  }
+  return 'no error'
+}
+
+async function rejectionCodeOf(
+  promise: Promise<unknown>,
+): Promise<SseErrorCode | 'no error' | 'not an SseError'> {
+  try {
+    await withTimeout(promise, DEFAULT_TIMEOUT_MS, 'a rejection')
+  } catch (error) {
+    return isSseError(error) ? error.code : 'not an SseError'
+  }
+  return 'no error'
+}
+
+/** Payloads and what a spec-conforming client reads back: CRLF and lone CR become LF. */
+const TEXT_CASES: ReadonlyArray<readonly [sent: string, read: string]> = [
+  ['one\ntwo', 'one\ntwo'],
+  ['one\r\ntwo', 'one\ntwo'],
+  ['one\rtwo', 'one\ntwo'],
+  ['\r\nlead\r\r\nmixed\n\rtrail\r\n', '\nlead\n\nmixed\n\ntrail\n'],
+  ['', ''],
+  ['\n', '\n'],
+  [' leading space', ' leading space'],
+  ['data: not a field\n\nevent: nor this\nid: 1', 'data: not a field\n\nevent: nor this\nid: 1'],
+  ['emoji 😀 👍🏽 👨‍👩‍👧 🇺🇦', 'emoji 😀 👍🏽 👨‍👩‍👧 🇺🇦'],
+  ['中文 日本語 한국어', '中文 日本語 한국어'],
+  ['עברית العربية \u200f rtl', 'עברית العربية \u200f rtl'],
+  ['nul\u0000inside', 'nul\u0000inside'],
+  ['\u2028line separators are data\u2029', '\u2028line separators are data\u2029'],
+  // Large, multi-byte throughout: chunk boundaries fall inside lines and inside characters.
+  [`${'😀中é\r\n'.repeat(20_000)}end`, `${'😀中é\n'.repeat(20_000)}end`],
+]
+
+/** Sends 16 KiB events to a client that does not read, until `stop()` holds; reports the largest queue seen. */
+async function flood(
+  stream: EventStream,
+  stop: () => boolean,
+  limitBytes: number,
+): Promise<{ sent: number; maxBuffered: number }> {
+  const payload = 'x'.repeat(16 * 1024)
+  let sent = 0
+  let maxBuffered = 0
+  while (!stop()) {
+    if (sent * payload.length > limitBytes) {
+      throw new Error(
+        `sent ${sent} events of 16 KiB and the client never backed up: is the sink reporting backpressure?`,
+      )
+    }
+    // One event per turn of the event loop: a client that reads keeps up with this rate, so
+    // the queue only grows because this client stopped reading.
+    stream.send({ id: String(sent), data: payload })
+    sent++
+    maxBuffered = Math.max(maxBuffered, stream.bufferedBytes)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return { sent, maxBuffered }
+}
+
+/**
+ * Registers the adapter contract suite.
+ *
+ * @example
+ * describeAdapterContract('node:http', (fixture) =>
+ *   startHttpServer((req, res) => {
+ *     const stream = createEventStream(createNodeSink(req, res), { ...fixture.streamOptions, lastEventId: req.headers['last-event-id'] })
+ *     if (req.url!.startsWith(fixture.paths.hub)) void fixture.hub.subscribe(stream, { topics: fixture.topicsOf(req.url!) })
+ *     else fixture.onStream(stream, req.url!)
+ *   }),
+ * )
+ */
+export function describeAdapterContract(
+  name: string,
+  start: StartContractServer,
+  options: AdapterContractOptions = {},
+): void {
+  const http2 = options.http2 ?? false
+  const withEventSource = http2 ? it.skip : it
+
+  describe(`adapter contract: ${name}${http2 ? ' over HTTP/2 (h2c)' : ''}`, () => {
+    const s = new ContractSuite(start, http2)
+    beforeAll(() => s.beforeAll())
+    afterAll(() => s.afterAll())
+    beforeEach(() => s.beforeEach())
+    afterEach(() => s.afterEach())
+
+    it('answers 200 with the SSE headers on both routes', async () => {
+      for (const url of [s.streamUrl(), s.hubUrl(['headers'])]) {
+        const reader = await s.open(url)
+        expect(reader.status, url).toBe(200)
+        expect(reader.headers['content-type'], url).toBe('text/event-stream; charset=utf-8')
+        expect(reader.headers['cache-control'], url).toContain('no-cache')
+        expect(reader.headers['x-accel-buffering'], url).toBe('no')
+        if (http2) {
+          expect(reader.httpVersion).toBe('2.0')
+          // Connection-specific headers are illegal on HTTP/2 (RFC 9113 §8.2.2).
+          for (const banned of [
+            'connection',
+            'keep-alive',
+            'transfer-encoding',
+            'proxy-connection',
+            'upgrade',
+          ]) {
+            expect(reader.headers[banned], `${banned} on HTTP/2 (${url})`).toBeUndefined()
+          }
+        } else {
+          expect(reader.httpVersion).toBe('1.1')
+          expect(String(reader.headers.connection).toLowerCase(), url).toBe('keep-alive')
+        }
+      }
+    })
+
+    it('delivers the head and a first comment before any event is sent', async () => {
+      s.streamOptions = { heartbeat: false }
+      // The server sends nothing until the client holds the 200 and the first bytes: if the
+      // head or the first comment were buffered, these waits would pass their deadlines.
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      expect(reader.status).toBe(200)
+      await reader.waitForComments(1)
+      expect(reader.eventCount).toBe(0)
+      stream.send({ data: 'first' })
+      expect((await reader.next()).data).toBe('first')
+
+      const hubReader = await s.open(s.hubUrl(['prompt']))
+      await hubReader.waitForComments(1)
+      expect(hubReader.eventCount).toBe(0)
+      await s.hubSize(1)
+      await s.hub.publish('prompt', { data: 'first on the hub' })
+      expect((await hubReader.next()).data).toBe('first on the hub')
+    })
+
+    it('reads back multi-line and unicode data exactly (CR and CRLF read as LF)', async () => {
+      s.streamOptions = { heartbeat: false }
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      for (const [sent] of TEXT_CASES) stream.send({ data: sent })
+      const events = await reader.waitFor(TEXT_CASES.length)
+      expect(events.map((event) => event.data)).toEqual(TEXT_CASES.map(([, read]) => read))
+
+      const hubReader = await s.open(s.hubUrl(['text']))
+      await s.hubSize(1)
+      for (const [sent] of TEXT_CASES) await s.hub.publish('text', { event: 'text', data: sent })
+      const hubEvents = await hubReader.waitFor(TEXT_CASES.length)
+      expect(hubEvents.map((event) => event.data)).toEqual(TEXT_CASES.map(([, read]) => read))
+      expect(new Set(hubEvents.map((event) => event.event))).toEqual(new Set(['text']))
+    })
+
+    it('rejects field injection through event names and ids, and nothing of it reaches the client', async () => {
+      s.streamOptions = { heartbeat: false }
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      expect(codeOf(() => stream.send({ event: 'a\nb', data: 'x' }))).toBe('SSE_INVALID_EVENT_NAME')
+      expect(codeOf(() => stream.send({ event: 'a\rdata: injected', data: 'x' }))).toBe(
+        'SSE_INVALID_EVENT_NAME',
+      )
+      expect(codeOf(() => stream.send({ id: '1\n2', data: 'x' }))).toBe('SSE_INVALID_ID')
+      expect(codeOf(() => stream.send({ id: '1\r\nevent: evil', data: 'x' }))).toBe('SSE_INVALID_ID')
+      expect(codeOf(() => stream.send({ id: 'nul\u0000', data: 'x' }))).toBe('SSE_INVALID_ID')
+      expect(codeOf(() => stream.send({ retry: -1 }))).toBe('SSE_INVALID_RETRY')
+      stream.send({ event: 'valid', id: 'v1', data: 'intact' })
+      stream.send({ data: 'sentinel' })
+      const events = await reader.waitFor(2)
+      expect(events).toEqual([{ event: 'valid', id: 'v1', data: 'intact' }, { data: 'sentinel' }])
+      expect(reader.retries).toEqual([])
+      expect(reader.comments).toEqual([''])
+      expect(stream.closed).toBe(false)
+
+      const hubReader = await s.open(s.hubUrl(['inject']))
+      await s.hubSize(1)
+      expect(await rejectionCodeOf(s.hub.publish('inject', { event: 'a\nb', data: 'x' }))).toBe(
+        'SSE_INVALID_EVENT_NAME',
+      )
+      const id = await s.hub.publish('inject', { event: 'valid', data: 'intact' })
+      expect(await hubReader.next()).toEqual({ event: 'valid', id, data: 'intact' })
+      expect(s.hub.stats.published).toBe(1)
+    })
+
+    it('subscribes the hub route to the topics of its query', async () => {
+      const reader = await s.open(s.hubUrl(['a', 'b']))
+      await s.hubSize(1)
+      expect(s.hub.topics()).toEqual(
+        new Map([
+          ['a', 1],
+          ['b', 1],
+        ]),
+      )
+      await s.hub.publish('a', { data: 'A' })
+      await s.hub.publish('c', { data: 'C' })
+      await s.hub.publish('b', { data: 'B' })
+      await reader.waitForEvent((event) => event.data === 'B')
+      expect(reader.events.map((event) => event.data)).toEqual(['A', 'B'])
+    })
+
+    it('replays exactly the missed events for a Last-Event-ID, then goes live without duplicates', async () => {
+      const ids: string[] = []
+      for (let i = 1; i <= 5; i++) ids.push(await s.hub.publish('replay', { data: `e${i}` }))
+      // An event published while the replay is still being read must appear once, after it.
+      s.hub.afterSubscribe = () => {
+        void s.hub.publish('replay', { data: 'e6' }).then((id) => ids.push(id))
+      }
+      const reader = await s.open(s.hubUrl(['replay']), { headers: { 'last-event-id': ids[1]! } })
+      await reader.waitForEvent((event) => event.data === 'e6')
+      s.hub.afterSubscribe = undefined
+      ids.push(await s.hub.publish('replay', { data: 'e7' }))
+      await reader.waitForEvent((event) => event.data === 'e7')
+      expect(reader.events.map((event) => [event.id, event.data])).toEqual(
+        ['e3', 'e4', 'e5', 'e6', 'e7'].map((data, i) => [ids[i + 2], data]),
+      )
+      expect(s.hub.stats.replayed).toBe(3)
+    })
+
+    it('treats a garbage Last-Event-ID as absent: 200 and live events, never a 4xx', async () => {
+      const garbage: Array<string | Buffer> = [
+        'x'.repeat(300),
+        Buffer.from([0xff, 0xfe, 0xfd]), // not UTF-8 at all
+        Buffer.from([0xe2, 0x80]), // a truncated sequence
+        Buffer.from([0xed, 0xa0, 0x80]), // an encoded lone surrogate
+      ]
+      for (const [i, value] of garbage.entries()) {
+        const reader = await s.open(s.hubUrl(['garbage']), { headers: { 'last-event-id': value } })
+        expect(reader.status).toBe(200)
+        await s.hubSize(1)
+        await s.hub.publish('garbage', { data: `live ${i}` })
+        expect(await reader.next()).toMatchObject({ data: `live ${i}` })
+        await reader.close()
+        await s.hubSize(0)
+
+        const streamReader = await s.open(s.streamUrl(), { headers: { 'last-event-id': value } })
+        expect(streamReader.status).toBe(200)
+        expect((await s.nextStream()).lastEventId).toBeUndefined()
+      }
+      expect(s.hub.stats.resets).toBe(0)
+    })
+
+    it('answers an id it cannot resume from with the sse-reset event, then goes live', async () => {
+      const first = await s.hub.publish('reset', { data: 'before' })
+      const { epoch } = parseLogId(first)!
+      const cases = [
+        { lastEventId: `${epoch}-999999`, reason: 'unknown' },
+        { lastEventId: 'zzzzzzzz-1', reason: 'epoch' },
+        { lastEventId: 'not-one-of-ours', reason: 'unknown' },
+      ]
+      for (const [i, { lastEventId, reason }] of cases.entries()) {
+        const reader = await s.open(s.hubUrl(['reset']), { headers: { 'last-event-id': lastEventId } })
+        expect(reader.status).toBe(200)
+        const notice = await reader.next()
+        expect(notice.event).toBe(RESET_EVENT)
+        expect(JSON.parse(notice.data)).toEqual({ reason, lastEventId })
+        await s.hub.publish('reset', { data: `live ${i}` })
+        expect(await reader.next()).toMatchObject({ data: `live ${i}` })
+        await reader.close()
+        await s.hubSize(0)
+      }
+
+      // Trimmed: the events after the id are no longer in history.
+      await s.useHub({ historySize: 2 })
+      const ids: string[] = []
+      for (let i = 1; i <= 5; i++) ids.push(await s.hub.publish('reset', { data: `e${i}` }))
+      const reader = await s.open(s.hubUrl(['reset']), { headers: { 'last-event-id': ids[0]! } })
+      const notice = await reader.next()
+      expect(notice.event).toBe(RESET_EVENT)
+      expect(JSON.parse(notice.data)).toMatchObject({ reason: 'trimmed' })
+    })
+
+    it('decodes a UTF-8 Last-Event-ID sent as raw bytes', async () => {
+      s.streamOptions = { heartbeat: false }
+      const cases: Array<[sent: string | Buffer, decoded: string]> = [
+        ['\u00e2\u0080\u00a6', '…'], // E2 80 A6 as a latin1 string: what Node hands a server
+        [Buffer.from('😀 ünïcödé', 'utf8'), '😀 ünïcödé'],
+        ['plain-ascii-42', 'plain-ascii-42'],
+      ]
+      for (const [sent, decoded] of cases) {
+        const reader = await s.open(s.streamUrl(), { headers: { 'last-event-id': sent } })
+        const stream = await s.nextStream()
+        expect(stream.lastEventId).toBe(decoded)
+        stream.send({ data: stream.lastEventId ?? '(none)' })
+        expect((await reader.next()).data).toBe(decoded)
+      }
+    })
+
+    it('sends heartbeat comments to an idle per-client stream', async () => {
+      s.streamOptions = { heartbeat: 100 }
+      const reader = await s.open(s.streamUrl())
+      await s.nextStream()
+      // The first comment opens the stream; the next two are heartbeats.
+      await reader.waitForComments(3)
+      expect(reader.eventCount).toBe(0)
+    })
+
+    it("sends the hub's heartbeat comments to idle hub streams", async () => {
+      await s.useHub({ heartbeat: 100 })
+      const reader = await s.open(s.hubUrl(['beat']))
+      await reader.waitForComments(3)
+      expect(reader.eventCount).toBe(0)
+    })
+
+    it("bounds the queue of a client that stops reading, and closes it under 'close'", async () => {
+      const maxBufferedBytes = 64 * 1024
+      s.streamOptions = { heartbeat: false, maxBufferedBytes, onOverflow: 'close' }
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      let reason: string | undefined
+      stream.onClose((why) => {
+        reason = why
+      })
+      await reader.waitForComments(1)
+      reader.pause()
+      const { maxBuffered } = await withTimeout(
+        flood(stream, () => stream.closed, 256 * 1024 * 1024),
+        20_000,
+        'flooding a paused client until it overflows',
+      )
+      expect(maxBuffered).toBeGreaterThan(0) // the sink reported backpressure and the queue was used
+      expect(maxBuffered).toBeLessThanOrEqual(maxBufferedBytes)
+      expect(stream.signal.aborted).toBe(true)
+      expect(reason).toBe('overflow')
+      // The client got a prefix of the events, nothing skipped; it would reconnect and resume.
+      reader.resume()
+      await reader.waitForEnd(10_000)
+      expect(reader.events.every((event, i) => event.id === String(i))).toBe(true)
+    })
+
+    it("bounds the queue of a client that stops reading, and drops events under 'drop'", async () => {
+      const maxBufferedBytes = 64 * 1024
+      s.streamOptions = { heartbeat: false, maxBufferedBytes, onOverflow: 'drop' }
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      await reader.waitForComments(1)
+      reader.pause()
+      const { sent, maxBuffered } = await withTimeout(
+        flood(stream, () => stream.droppedEvents > 0 || stream.closed, 256 * 1024 * 1024),
+        20_000,
+        'flooding a paused client until it drops',
+      )
+      expect(maxBuffered).toBeGreaterThan(0)
+      expect(maxBuffered).toBeLessThanOrEqual(maxBufferedBytes)
+      expect(stream.closed).toBe(false)
+      expect(stream.droppedEvents).toBeGreaterThan(0)
+
+      reader.resume()
+      await pollUntil(
+        () => stream.bufferedBytes === 0,
+        10_000,
+        () => `the queue to drain (${stream.bufferedBytes} bytes)`,
+      )
+      stream.send({ id: 'last', data: 'after the drops' })
+      await reader.waitForEvent((event) => event.id === 'last', 10_000)
+      const received = reader.events.filter((event) => event.id !== 'last')
+      expect(received.length + stream.droppedEvents).toBe(sent)
+      const seqs = received.map((event) => Number(event.id))
+      expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true)
+    })
+
+    it('frees the stream and the registry when the client aborts', async () => {
+      const reader = await s.open(s.streamUrl())
+      const stream = await s.nextStream()
+      expect(stream.signal.aborted).toBe(false)
+      await reader.close()
+      await pollUntil(() => stream.signal.aborted, 1000, 'stream.signal to abort after the client left')
+
+      const hubReaders = await Promise.all([1, 2, 3].map(() => s.open(s.hubUrl(['abort', 'other']))))
+      await s.hubSize(3)
+      await Promise.all(hubReaders.map((hubReader) => hubReader.close()))
+      await pollUntil(
+        () => s.hub.size === 0 && s.hub.topics().size === 0,
+        1000,
+        () => `the hub to forget the streams (size ${s.hub.size})`,
+      )
+      expect(s.hub.subscribed.every((hubStream) => hubStream.signal.aborted)).toBe(true)
+    })
+
+    it('ends every hub stream on hub.close(), with a retry, and the server then closes promptly', async () => {
+      const server = await s.startServer()
+      const readers = await Promise.all(
+        ['x', 'y', 'z'].map((topic) => s.open(s.hubUrl([topic, 'all'], server))),
+      )
+      const streamReader = await s.open(s.streamUrl({}, server))
+      const stream = await s.nextStream()
+      await s.hubSize(3)
+      await withTimeout(s.hub.close({ event: { event: 'bye', data: 'shutting down' } }), 2000, 'hub.close()')
+      for (const reader of readers) {
+        expect(await reader.waitForEnd()).toBe('end')
+        expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'shutting down' })
+        expect(reader.retries).toHaveLength(1)
+        expect(reader.retries[0]).toBeGreaterThanOrEqual(1000)
+        expect(reader.retries[0]).toBeLessThanOrEqual(5000)
+      }
+      expect(s.hub.size).toBe(0)
+      // The per-client stream is still open: close() must not wait on it.
+      await withTimeout(server.close(), 2000, 'server close() with a live stream')
+      await streamReader.waitForEnd()
+      await pollUntil(() => stream.signal.aborted, 2000, 'the live stream to abort when the server closed')
+    })
+
+    withEventSource(
+      'works with the eventsource client: named events, then a reconnect with Last-Event-ID',
+      async () => {
+        s.streamOptions = { heartbeat: false }
+        const source = await s.openSource(s.streamUrl(), { eventNames: ['greeting'] })
+        const stream = await s.nextStream()
+        expect(stream.lastEventId).toBeUndefined()
+        stream.send({ id: '1', data: 'unnamed' })
+        stream.send({ id: '2', event: 'greeting', data: 'named' })
+        await source.waitFor(2)
+        // The server ends the stream, asking for a quick reconnect.
+        stream.send({ retry: 20 })
+        stream.close()
+        const again = await s.nextStream()
+        expect(again.lastEventId).toBe('2')
+        expect(source.requests.at(-1)?.['last-event-id']).toBe('2')
+        again.send({ id: '3', data: 'resumed' })
+        const messages = await source.waitFor(3)
+        expect(messages.map(({ type, data, lastEventId }) => [type, data, lastEventId])).toEqual([
+          ['message', 'unnamed', '1'],
+          ['greeting', 'named', '2'],
+          ['message', 'resumed', '3'],
+        ])
+        expect(source.opens).toBe(2)
+      },
+    )
+
+    withEventSource(
+      'works with the eventsource client on the hub: resumes exactly the missed events',
+      async () => {
+        const source = await s.openSource(s.hubUrl(['es']), { eventNames: ['named'] })
+        await s.hubSize(1)
+        await s.hub.publish('es', { data: 'one' })
+        await s.hub.publish('es', { event: 'named', data: 'two' })
+        await source.waitFor(2)
+        const [first] = s.hub.subscribed
+        // The server ends the stream; two events are published before the client is back.
+        first!.send({ retry: 20 })
+        first!.close()
+        const missed = [
+          s.hub.publish('es', { data: 'three' }),
+          s.hub.publish('es', { event: 'named', data: 'four' }),
+        ]
+        await Promise.all(missed)
+        await source.waitForOpens(2)
+        await s.hubSize(1)
+        await s.hub.publish('es', { data: 'five' })
+        const messages = await source.waitFor(5)
+        expect(messages.map(({ type, data }) => [type, data])).toEqual([
+          ['message', 'one'],
+          ['named', 'two'],
+          ['message', 'three'],
+          ['named', 'four'],
+          ['message', 'five'],
+        ])
+        expect(source.requests[1]?.['last-event-id']).toBe(messages[1]!.lastEventId)
+        expect(s.hub.stats.replayed).toBe(2)
+      },
+    )
+  })
+}

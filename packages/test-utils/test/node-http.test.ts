@@ -1,0 +1,23 @@
+/**
+ * The adapter contract against plain `node:http`: the model every adapter follows. The
+ * per-client route is the low-level call (request → `EventStream`); the hub route subscribes
+ * the request to the hub with the topics of its query.
+ */
+import { createEventStream } from '@sse/core'
+import { createNodeSink } from '@sse/core/node'
+import { describeAdapterContract, startHttpServer } from '../src/index.ts'
+
+describeAdapterContract('node:http', (fixture) =>
+  startHttpServer((req, res) => {
+    const url = req.url ?? '/'
+    const stream = createEventStream(createNodeSink(req, res), {
+      ...fixture.streamOptions,
+      lastEventId: req.headers['last-event-id'],
+    })
+    if (url.startsWith(fixture.paths.hub)) {
+      fixture.hub.subscribe(stream, { topics: fixture.topicsOf(url) }).catch(() => stream.close())
+    } else {
+      fixture.onStream(stream, url)
+    }
+  }),
+)
