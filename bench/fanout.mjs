@@ -2,14 +2,15 @@
 /**
  * Fan-out benchmark: one publisher, N SSE clients, side by side.
  *
- *   node bench/fanout.mjs [--runs=5] [--clients=1000] [--events=2000] [--burst=50]
- *                         [--payload=128] [--variants=a,b,c] [--parser=count|eventsource-parser]
- *                         [--cpu-prof] [--json]
+ *   node bench/fanout.mjs [--runs=5] [--warmup=1] [--clients=1000] [--events=2000] [--burst=50]
+ *                         [--payload=128] [--variants=a,b,c,d] [--parser=count|eventsource-parser]
+ *                         [--raw-ids=seq|epoch] [--cpu-prof] [--json]
  *
  * Every run forks a fresh server process (`lib/server.mjs`, with `--expose-gc` so memory is read
  * after full collections) and a fresh client process (`lib/client.mjs`) that opens the
- * connections. Runs alternate between variants (a, b, c, a, b, c, …) to spread machine noise,
- * and the table shows medians. See README.md for what each variant does.
+ * connections. Runs alternate between variants (a, b, c, d, a, b, c, d, …) to spread machine
+ * noise, after `--warmup` rounds that are not counted, and the table shows medians. See
+ * README.md for what each variant does and what each column means.
  */
 import { fork } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
@@ -24,12 +25,14 @@ import { LABELS } from './lib/variants.mjs'
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
     clients: { type: 'string', default: '1000' },
     events: { type: 'string', default: '2000' },
     burst: { type: 'string', default: '50' },
     payload: { type: 'string', default: '128' },
-    variants: { type: 'string', default: 'a,b,c' },
+    variants: { type: 'string', default: 'a,b,c,d' },
     parser: { type: 'string', default: 'count' },
+    'raw-ids': { type: 'string', default: 'seq' },
     'cpu-prof': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'timeout-ms': { type: 'string', default: '60000' },
@@ -37,12 +40,14 @@ const { values: args } = parseArgs({
 })
 
 const runs = Number(args.runs)
+const warmup = Number(args.warmup)
 const clients = Number(args.clients)
 const events = Number(args.events)
 const burst = Number(args.burst)
 const payload = Number(args.payload)
 const timeoutMs = Number(args['timeout-ms'])
 const parser = args.parser === 'eventsource-parser' ? 'eventsource-parser' : 'count'
+const rawIds = args['raw-ids'] === 'epoch' ? 'epoch' : 'seq'
 const variants = /** @type {VariantName[]} */ (args.variants.split(',').filter((v) => v in LABELS))
 const profileDir = fileURLToPath(new URL('./.profiles/', import.meta.url))
 const serverPath = fileURLToPath(new URL('./lib/server.mjs', import.meta.url))
@@ -80,6 +85,7 @@ class Channel {
    * @returns {Promise<Message>}
    */
   async next(type) {
+    /** @type {Message} */
     const message =
       this.#queue.shift() ??
       (await new Promise((resolve, reject) => {
@@ -110,6 +116,7 @@ class Channel {
  * @property {number} publishMs  First publish until the server's last publish returned.
  * @property {number} cpuMs      Server CPU time (user + system) from the first publish until the client had everything.
  * @property {number} connectMs
+ * @property {number} bytesPerEvent Body bytes received per delivered event, on average.
  * @property {Mem} before       Listening, no connection.
  * @property {Mem} idle         N streams open and idle, before publishing.
  * @property {Mem} after        After the run, streams still open.
@@ -125,9 +132,13 @@ async function run(variant, index) {
   const execArgv = ['--expose-gc']
   if (args['cpu-prof']) {
     mkdirSync(profileDir, { recursive: true })
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${variant}-${index}.cpuprofile`)
+    execArgv.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDir}`,
+      `--cpu-prof-name=${variant}-${index}.cpuprofile`,
+    )
   }
-  const server = new Channel(fork(serverPath, [variant, String(payload)], { execArgv }), 'server')
+  const server = new Channel(fork(serverPath, [variant, String(payload), rawIds], { execArgv }), 'server')
   const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client')
   try {
     const { port, mem: before } = await server.next('ready')
@@ -148,6 +159,7 @@ async function run(variant, index) {
       publishMs,
       cpuMs,
       connectMs,
+      bytesPerEvent: done.counts.bytes / (clients * events),
       before,
       idle,
       after,
@@ -169,7 +181,7 @@ async function run(variant, index) {
 function median(values) {
   const sorted = [...values].sort((x, y) => x - y)
   const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] ?? Number.NaN : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
 const MB = 1024 * 1024
@@ -182,42 +194,55 @@ const fmt = (value) => Math.round(value).toLocaleString('en-US')
 function table(rows) {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? []
   return rows
-    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))))
+    .map((row) =>
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))),
+    )
     .map((row) => row.join('  '))
     .join('\n')
 }
 
 console.log(
   `fan-out: ${clients} clients × ${events} events of ${payload} B, bursts of ${burst} per tick, ` +
-    `${runs} runs per variant, parser: ${parser}, node ${process.version}`,
+    `${runs} runs per variant after ${warmup} warm-up round(s), parser: ${parser}, raw ids: ${rawIds}, ` +
+    `node ${process.version}`,
 )
 /** @type {RunResult[]} */
 const results = []
 const startedAt = Date.now()
-for (let round = 0; round < runs; round++) {
+for (let round = -warmup; round < runs; round++) {
   for (const variant of variants) {
     const result = await run(variant, round)
+    if (round < 0) {
+      console.log(`  warm-up ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s (not counted)`)
+      continue
+    }
     results.push(result)
     console.log(
       `  run ${round + 1} ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s, ` +
         `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
-        `idle RSS +${mb(result.idle.rss - result.before.rss)} MB` +
+        `idle RSS +${mb(result.idle.rss - result.before.rss)} MB ` +
+        `(young gen +${mb(result.idle.newSpace - result.before.newSpace)} MB)` +
         (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : ''),
     )
   }
 }
 
 /**
+ * Medians over a variant's runs. Memory per stream is (with N streams open and idle − before any
+ * connection) / N: raw RSS; RSS less V8's young generation (empty after GC, sized by V8's
+ * allocation heuristics); and JS heap used + external (what the objects themselves hold).
  * @typedef {object} Summary
  * @property {VariantName} variant
  * @property {number} deliveriesPerSec
  * @property {number} elapsedMs
  * @property {number} publishMs
  * @property {number} cpuMs
+ * @property {number} bytesPerEvent
  * @property {number} rssBefore
  * @property {number} rssIdle
  * @property {number} rssAfter
  * @property {number} rssPerStream
+ * @property {number} rssOldPerStream
  * @property {number} heapPerStream
  */
 
@@ -226,17 +251,21 @@ const summaries = variants.map((variant) => {
   const mine = results.filter((r) => r.variant === variant)
   /** @param {(r: RunResult) => number} pick */
   const med = (pick) => median(mine.map(pick))
+  /** @param {(m: Mem) => number} pick */
+  const perStream = (pick) => med((r) => (pick(r.idle) - pick(r.before)) / clients)
   return {
     variant,
     deliveriesPerSec: med((r) => r.deliveriesPerSec),
     elapsedMs: med((r) => r.elapsedMs),
     publishMs: med((r) => r.publishMs),
     cpuMs: med((r) => r.cpuMs),
+    bytesPerEvent: med((r) => r.bytesPerEvent),
     rssBefore: med((r) => r.before.rss),
     rssIdle: med((r) => r.idle.rss),
     rssAfter: med((r) => r.after.rss),
-    rssPerStream: med((r) => (r.idle.rss - r.before.rss) / clients),
-    heapPerStream: med((r) => (r.idle.heapUsed + r.idle.external - r.before.heapUsed - r.before.external) / clients),
+    rssPerStream: perStream((m) => m.rss),
+    rssOldPerStream: perStream((m) => m.rss - m.newSpace),
+    heapPerStream: perStream((m) => m.heapUsed + m.external),
   }
 })
 
@@ -249,11 +278,10 @@ console.log(
       'total ms',
       'publish ms',
       'server CPU ms',
-      'RSS before MB',
-      'RSS idle MB',
-      'RSS after MB',
-      'idle RSS B/stream',
-      'idle heap+ext B/stream',
+      'B/event',
+      'RSS MB: before',
+      'idle',
+      'after',
     ],
     ...summaries.map((s) => [
       LABELS[s.variant],
@@ -261,10 +289,21 @@ console.log(
       s.elapsedMs.toFixed(0),
       s.publishMs.toFixed(0),
       s.cpuMs.toFixed(0),
+      s.bytesPerEvent.toFixed(1),
       mb(s.rssBefore),
       mb(s.rssIdle),
       mb(s.rssAfter),
+    ]),
+  ]),
+)
+console.log('')
+console.log(
+  table([
+    ['idle memory per open stream (B)', 'RSS', 'RSS less young gen', 'JS heap + external'],
+    ...summaries.map((s) => [
+      LABELS[s.variant],
       fmt(s.rssPerStream),
+      fmt(s.rssOldPerStream),
       fmt(s.heapPerStream),
     ]),
   ]),
@@ -272,7 +311,7 @@ console.log(
 
 /** @param {VariantName} variant */
 const find = (variant) => summaries.find((s) => s.variant === variant)
-const [a, b, c] = [find('a'), find('b'), find('c')]
+const [a, b, c, d] = [find('a'), find('b'), find('c'), find('d')]
 console.log('')
 /**
  * @param {string} label
@@ -287,13 +326,16 @@ const ratio = (label, x, y, target = '') => {
       `server CPU ${(x.cpuMs / y.cpuMs).toFixed(2)}×${target}`,
   )
 }
-ratio('c/b', c, b, ' (target: deliveries/s ≥ 0.90×)')
+ratio('c/b', c, b, '  (target: deliveries/s ≥ 0.90×)')
 ratio('b/a', b, a)
+ratio('d/b', d, b)
 if (a && c) {
   console.log(
-    `idle memory per stream, c vs a: RSS ${(c.rssPerStream / a.rssPerStream).toFixed(2)}×, ` +
-      `heap+external ${(c.heapPerStream / a.heapPerStream).toFixed(2)}× (target: RSS ≤ 1.10×)`,
+    `idle memory per stream c/a: RSS ${(c.rssPerStream / a.rssPerStream).toFixed(2)}× ` +
+      `(target ≤ 1.10×), RSS less young gen ${(c.rssOldPerStream / a.rssOldPerStream).toFixed(2)}×, ` +
+      `JS heap + external ${(c.heapPerStream / a.heapPerStream).toFixed(2)}×`,
   )
 }
 if (args['cpu-prof']) console.log(`\nCPU profiles of the servers: ${profileDir}`)
-if (args.json) console.log(JSON.stringify({ clients, events, burst, payload, parser, results, summaries }))
+if (args.json)
+  console.log(JSON.stringify({ clients, events, burst, payload, parser, rawIds, results, summaries }))

@@ -29,6 +29,8 @@ function send(message) {
 
 /** @typedef {{ count: number, feed(chunk: Buffer): void }} Counter */
 
+let bytes = 0
+
 /** @returns {Counter} */
 function parserCounter() {
   const decoder = new TextDecoder()
@@ -68,7 +70,7 @@ function connect({ port, clients, events, parser }) {
       max = Math.max(max, counter.count)
       total += counter.count
     }
-    return { min, max, total }
+    return { min, max, total, bytes }
   }
 
   /** @param {string} reason */
@@ -91,6 +93,7 @@ function connect({ port, clients, events, parser }) {
         }
         let done = false
         res.on('data', (/** @type {Buffer} */ chunk) => {
+          bytes += chunk.length
           counter.feed(chunk)
           if (!done && counter.count >= events) {
             done = true

@@ -8,13 +8,23 @@
  */
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import v8 from 'node:v8'
 import { createVariant } from './variants.mjs'
 
 /** @typedef {import('./variants.mjs').VariantName} VariantName */
-/** @typedef {{ rss: number, heapUsed: number, external: number }} Mem */
+/**
+ * @typedef {object} Mem
+ * @property {number} rss
+ * @property {number} heapUsed
+ * @property {number} external
+ * @property {number} newSpace Resident bytes of V8's young generation. Empty after a full GC, but
+ *   its size follows V8's allocation-rate heuristics and is not given back at once, so it is
+ *   reported apart from what the streams hold.
+ */
 
 const name = /** @type {VariantName} */ (process.argv[2])
 const payloadBytes = Number(process.argv[3] ?? 128)
+const rawIds = process.argv[4] === 'epoch' ? 'epoch' : 'seq'
 // A fixed, printable payload with no line break: the same bytes for every variant.
 const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 const payload = alphabet.repeat(Math.ceil(payloadBytes / alphabet.length)).slice(0, payloadBytes)
@@ -32,10 +42,11 @@ async function settledMemory() {
     await sleep(20)
   }
   const { rss, heapUsed, external } = process.memoryUsage()
-  return /** @type {Mem} */ ({ rss, heapUsed, external })
+  const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')
+  return /** @type {Mem} */ ({ rss, heapUsed, external, newSpace: newSpace?.physical_space_size ?? 0 })
 }
 
-const variant = await createVariant(name, payload)
+const variant = await createVariant(name, payload, rawIds)
 const server = http.createServer((req, res) => variant.handle(req, res))
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 })
 await new Promise((resolve) => server.once('listening', resolve))

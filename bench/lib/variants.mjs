@@ -17,6 +17,22 @@ import { createNodeSink } from '@sse/core/node'
 
 /** @typedef {'a' | 'b' | 'c' | 'd'} VariantName */
 
+/**
+ * Ids of the raw baselines: `seq` is `id: 1`, `id: 2`, …; `epoch` is shaped like a hub's ids,
+ * `id: <12 base-36 chars>-<seq>`, so that the frames are as long as @sse/core's.
+ * @typedef {'seq' | 'epoch'} RawIds
+ */
+
+/**
+ * @param {RawIds} rawIds
+ * @returns {(id: number) => string}
+ */
+function idFormat(rawIds) {
+  if (rawIds === 'seq') return String
+  const epoch = Math.random().toString(36).slice(2, 14).padEnd(12, '0')
+  return (id) => `${epoch}-${id}`
+}
+
 /** @type {Record<VariantName, string>} */
 export const LABELS = {
   a: '(a) raw, write per event',
@@ -53,14 +69,15 @@ function rawRegistry() {
 /**
  * (a) Frames each event once, encodes it once, writes the same Buffer to every response.
  * @param {string} payload
+ * @param {(id: number) => string} formatId
  * @returns {Variant}
  */
-function rawPerEvent(payload) {
+function rawPerEvent(payload, formatId) {
   const { responses, handle } = rawRegistry()
   return {
     handle,
     publish(id) {
-      const bytes = Buffer.from(`id: ${id}\ndata: ${payload}\n\n`)
+      const bytes = Buffer.from(`id: ${formatId(id)}\ndata: ${payload}\n\n`)
       for (const res of responses) res.write(bytes)
       return undefined
     },
@@ -72,9 +89,10 @@ function rawPerEvent(payload) {
  * (b) As (a), but the events published in one tick are concatenated into one Buffer, written
  * once per response from a microtask (the same mechanism a hub uses).
  * @param {string} payload
+ * @param {(id: number) => string} formatId
  * @returns {Variant}
  */
-function rawCoalesced(payload) {
+function rawCoalesced(payload, formatId) {
   const { responses, handle } = rawRegistry()
   /** @type {Buffer[]} */
   let batch = []
@@ -86,7 +104,7 @@ function rawCoalesced(payload) {
   return {
     handle,
     publish(id) {
-      if (batch.push(Buffer.from(`id: ${id}\ndata: ${payload}\n\n`)) === 1) queueMicrotask(flush)
+      if (batch.push(Buffer.from(`id: ${formatId(id)}\ndata: ${payload}\n\n`)) === 1) queueMicrotask(flush)
       return undefined
     },
     open: () => responses.size,
@@ -119,11 +137,12 @@ function core(payload) {
 /**
  * @param {VariantName} name
  * @param {string} payload
+ * @param {RawIds} [rawIds]
  * @returns {Promise<Variant>}
  */
-export async function createVariant(name, payload) {
-  if (name === 'a') return rawPerEvent(payload)
-  if (name === 'b') return rawCoalesced(payload)
+export async function createVariant(name, payload, rawIds = 'seq') {
+  if (name === 'a') return rawPerEvent(payload, idFormat(rawIds))
+  if (name === 'b') return rawCoalesced(payload, idFormat(rawIds))
   if (name === 'c') return core(payload)
   if (name === 'd') return (await import('./better-sse.mjs')).betterSse(payload)
   throw new Error(`unknown variant ${String(name)}`)
