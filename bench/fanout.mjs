@@ -117,6 +117,7 @@ class Channel {
  * @property {number} cpuMs      Server CPU time (user + system) from the first publish until the client had everything.
  * @property {number} connectMs
  * @property {number} bytesPerEvent Body bytes received per delivered event, on average.
+ * @property {{ min: number, max: number, total: number }} counts Events counted per connection.
  * @property {Mem} before       Listening, no connection.
  * @property {Mem} idle         N streams open and idle, before publishing.
  * @property {Mem} after        After the run, streams still open.
@@ -160,6 +161,7 @@ async function run(variant, index) {
       cpuMs,
       connectMs,
       bytesPerEvent: done.counts.bytes / (clients * events),
+      counts: done.counts,
       before,
       idle,
       after,
@@ -217,6 +219,12 @@ for (let round = -warmup; round < runs; round++) {
       continue
     }
     results.push(result)
+    const { min, max } = result.counts
+    if (min !== events || max !== events) {
+      console.log(
+        `  WARNING run ${round + 1} ${variant}: events per connection ${min}..${max}, expected ${events}`,
+      )
+    }
     console.log(
       `  run ${round + 1} ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s, ` +
         `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
