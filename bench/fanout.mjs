@@ -114,6 +114,7 @@ class Channel {
  * @property {number} deliveriesPerSec
  * @property {number} elapsedMs  First publish until the client has every event on every connection.
  * @property {number} publishMs  First publish until the server's last publish returned.
+ * @property {number} publishCpuMs Server CPU time over `publishMs`: close to it unless preempted.
  * @property {number} cpuMs      Server CPU time (user + system) from the first publish until the client had everything.
  * @property {number} connectMs
  * @property {number} bytesPerEvent Body bytes received per delivered event, on average.
@@ -148,7 +149,7 @@ async function run(variant, index) {
     server.send({ type: 'idle', clients })
     const { mem: idle } = await server.next('idle')
     server.send({ type: 'publish', events, burst })
-    const { t0, publishMs } = await server.next('published')
+    const { t0, publishMs, publishCpuMs } = await server.next('published')
     const done = await client.next('done')
     server.send({ type: 'report' })
     const { mem: after, cpuMs, stats } = await server.next('report')
@@ -158,6 +159,7 @@ async function run(variant, index) {
       deliveriesPerSec: (clients * events) / (elapsedMs / 1000),
       elapsedMs,
       publishMs,
+      publishCpuMs,
       cpuMs,
       connectMs,
       bytesPerEvent: done.counts.bytes / (clients * events),
@@ -230,7 +232,8 @@ for (let round = -warmup; round < runs; round++) {
         `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
         `idle RSS +${mb(result.idle.rss - result.before.rss)} MB ` +
         `(young gen +${mb(result.idle.newSpace - result.before.newSpace)} MB)` +
-        (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : ''),
+        (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : '') +
+        (result.publishCpuMs < 0.8 * result.publishMs ? ' [contended]' : ''),
     )
   }
 }
@@ -329,8 +332,13 @@ console.log('')
  */
 const ratio = (label, x, y, target = '') => {
   if (!x || !y) return
+  // Runs of one round are seconds apart, so their ratio cancels load that comes and goes.
+  const xs = results.filter((r) => r.variant === x.variant)
+  const ys = results.filter((r) => r.variant === y.variant)
+  const paired = median(xs.map((r, i) => r.deliveriesPerSec / (ys[i]?.deliveriesPerSec ?? Number.NaN)))
   console.log(
-    `${label}: deliveries/s ${(x.deliveriesPerSec / y.deliveriesPerSec).toFixed(2)}×, ` +
+    `${label}: deliveries/s ${(x.deliveriesPerSec / y.deliveriesPerSec).toFixed(2)}× ` +
+      `(median of per-round ratios ${paired.toFixed(2)}×), ` +
       `server CPU ${(x.cpuMs / y.cpuMs).toFixed(2)}×${target}`,
   )
 }
@@ -342,6 +350,13 @@ if (a && c) {
     `idle memory per stream c/a: RSS ${(c.rssPerStream / a.rssPerStream).toFixed(2)}× ` +
       `(target ≤ 1.10×), RSS less young gen ${(c.rssOldPerStream / a.rssOldPerStream).toFixed(2)}×, ` +
       `JS heap + external ${(c.heapPerStream / a.heapPerStream).toFixed(2)}×`,
+  )
+}
+const contended = results.filter((r) => r.publishCpuMs < 0.8 * r.publishMs)
+if (contended.length > 0) {
+  console.log(
+    `\nnoise: in ${contended.length} of ${results.length} runs the server was on a CPU less than 80% of ` +
+      'the time it spent publishing (a loop that never waits), so something else competed for the cores',
   )
 }
 if (args['cpu-prof']) console.log(`\nCPU profiles of the servers: ${profileDir}`)

@@ -4,7 +4,7 @@
  *
  * Messages in:  { type: 'idle', clients }, { type: 'publish', events, burst }, { type: 'report' }
  * Messages out: { type: 'ready', port, mem }, { type: 'idle', mem, open },
- *               { type: 'published', t0, publishMs }, { type: 'report', mem, cpuMs, stats }
+ *               { type: 'published', t0, publishMs, publishCpuMs }, { type: 'report', mem, cpuMs, stats }
  */
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -86,7 +86,13 @@ process.on('message', async (/** @type {{ type: string, [key: string]: unknown }
     cpuStart = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     await publishAll(Number(message.events), Number(message.burst))
-    send({ type: 'published', t0: String(t0), publishMs: Number(process.hrtime.bigint() - t0) / 1e6 })
+    const cpu = process.cpuUsage(cpuStart)
+    send({
+      type: 'published',
+      t0: String(t0),
+      publishMs: Number(process.hrtime.bigint() - t0) / 1e6,
+      publishCpuMs: (cpu.user + cpu.system) / 1000,
+    })
   } else if (message.type === 'report') {
     const cpu = process.cpuUsage(cpuStart)
     send({
