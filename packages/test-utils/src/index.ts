@@ -26,4 +26,4 @@ export {
   type SourceMessage,
 } from './read-with-event-source.ts'
 export { type StartedServer, startHttp2Server, startHttpServer, type TestServer } from './server.ts'
-export { ChangeWaiter, DEFAULT_TIMEOUT_MS, DeadlineError, pollUntil, withTimeout } from './with-timeout.ts'
+export { DEFAULT_TIMEOUT_MS, DeadlineError, pollUntil, withTimeout } from './with-timeout.ts'

@@ -44,6 +44,8 @@ export interface EventStreamReader {
   readonly status: number
   /** Response headers, lower-case names (HTTP/2 pseudo-headers left out). */
   readonly headers: IncomingHttpHeaders
+  /** Header names and values as received, alternating, repeats kept (HTTP/2: names are lower-case). */
+  readonly rawHeaders: readonly string[]
   /** `'1.1'` or `'2.0'`. */
   readonly httpVersion: string
   /** Parsed events, in order (empty when `keepEvents` is false). */
@@ -76,6 +78,7 @@ export interface EventStreamReader {
   resume(): void
   /** Closes the connection (an abort, from the server's point of view); resolves once the socket is closed. */
   close(): Promise<void>
+  /** Iterates the events not yet taken by `next`, until the stream ends; each step waits at most 5 s. */
   [Symbol.asyncIterator](): AsyncIterator<ReceivedEvent>
 }
 
@@ -89,6 +92,7 @@ interface Transport {
 class Reader implements EventStreamReader {
   status = 0
   headers: IncomingHttpHeaders = {}
+  rawHeaders: string[] = []
   httpVersion = ''
   readonly events: ReceivedEvent[] = []
   readonly comments: string[] = []
@@ -275,6 +279,7 @@ function openHttp1(url: URL, options: OpenEventStreamOptions, reader: Reader): P
       response = res
       reader.status = res.statusCode ?? 0
       reader.headers = res.headers
+      reader.rawHeaders = res.rawHeaders
       reader.httpVersion = res.httpVersion
       res.on('data', (chunk: Buffer) => reader.feed(chunk))
       res.once('end', () => reader.finish('end'))
@@ -315,7 +320,9 @@ function openHttp2(url: URL, options: OpenEventStreamOptions, reader: Reader): P
     stream.once('response', (head) => {
       const headers: IncomingHttpHeaders = {}
       for (const [name, value] of Object.entries(head)) {
-        if (!name.startsWith(':')) headers[name] = value as string | string[]
+        if (name.startsWith(':') || value === undefined) continue
+        headers[name] = value as string | string[]
+        for (const one of Array.isArray(value) ? value : [value]) reader.rawHeaders.push(name, String(one))
       }
       reader.status = Number(head[':status'])
       reader.headers = headers

@@ -94,7 +94,12 @@ export async function startHttpServer(
 
 /**
  * Starts a `node:http2` server without TLS (h2c, prior knowledge) on 127.0.0.1, port 0, with
- * the compatibility API's `(req, res)` handler.
+ * the compatibility API's `(req, res)` handler. Browsers only speak HTTP/2 over TLS; h2c is
+ * for tests, with a `node:http2` client (`openEventStream(url, { http2: true })`).
+ *
+ * @example
+ * const server = await startHttp2Server((req, res) => { createEventStream(createNodeSink(req, res)) })
+ * const reader = await openEventStream(server.url, { http2: true })
  */
 export async function startHttp2Server(
   handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => unknown,

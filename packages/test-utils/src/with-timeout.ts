@@ -80,17 +80,22 @@ export class ChangeWaiter {
     for (const run of [...this.#checks]) run()
   }
 
-  /** Resolves with `read()` once `done()` holds (checked now and on every `notify`). */
+  /** Resolves with `read()` once `done()` holds (checked now and on every `notify`); a throw rejects. */
   until<T>(done: () => boolean, read: () => T, ms: number, label: string | (() => string)): Promise<T> {
-    if (done()) return Promise.resolve(read())
     let run: () => void = () => {}
-    const waiting = new Promise<T>((resolve) => {
+    const waiting = new Promise<T>((resolve, reject) => {
       run = () => {
-        if (!done()) return
-        this.#checks.delete(run)
-        resolve(read())
+        try {
+          if (!done()) return
+          this.#checks.delete(run)
+          resolve(read())
+        } catch (error) {
+          this.#checks.delete(run)
+          reject(error)
+        }
       }
       this.#checks.add(run)
+      run()
     })
     return withTimeout(waiting, ms, label).finally(() => this.#checks.delete(run))
   }

@@ -1,0 +1,20 @@
+/** The public surface of `@sse/test-utils`: a change to it shows up here, never by accident. */
+import { expect, it } from 'vitest'
+import * as testUtils from '../src/index.ts'
+
+it('exports the same names', () => {
+  expect(Object.keys(testUtils).sort()).toMatchInlineSnapshot(`
+    [
+      "DEFAULT_TIMEOUT_MS",
+      "DeadlineError",
+      "createMemorySink",
+      "describeAdapterContract",
+      "openEventStream",
+      "pollUntil",
+      "readWithEventSource",
+      "startHttp2Server",
+      "startHttpServer",
+      "withTimeout",
+    ]
+  `)
+})
