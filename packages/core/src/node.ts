@@ -23,6 +23,8 @@ interface AnyResponse {
   readonly writableNeedDrain?: boolean
   readonly writableLength: number
   readonly writableHighWaterMark: number
+  /** HTTP/2 compat only: the stream; the response itself has no `destroyed`. */
+  readonly stream?: { readonly destroyed: boolean }
   writeHead(status: number, headers: Record<string, string>): unknown
   flushHeaders?(): void
   write(chunk: Uint8Array): boolean
@@ -51,7 +53,13 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse, options: Nod
   const response = res as unknown as AnyResponse
   const controller = new AbortController()
   const abort = () => controller.abort()
-  if (response.destroyed || response.writableEnded) {
+  // The client may have left while the app awaited something before opening the stream.
+  const gone =
+    response.destroyed ||
+    response.writableEnded ||
+    response.stream?.destroyed === true ||
+    (req.httpVersionMajor === 1 && req.socket?.destroyed === true)
+  if (gone) {
     abort()
   } else {
     response.once('close', abort)
