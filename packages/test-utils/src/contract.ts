@@ -46,7 +46,10 @@ export type ContractStreamOptions = Omit<EventStreamOptions, 'lastEventId'>
 export interface AdapterFixture {
   /** Paths of the two routes. */
   readonly paths: { readonly stream: '/stream'; readonly hub: '/hub' }
-  /** The hub of the hub route. Stable for the whole file; the suite swaps a fresh hub behind it per test. */
+  /**
+   * The hub of the hub route. One object for the whole file (an adapter may capture it when it
+   * registers its routes); behind it the suite puts a fresh hub for every test.
+   */
   readonly hub: Hub
   /** Options for the stream of the per-client route, set by the current test. Read them per request. */
   readonly streamOptions: ContractStreamOptions
@@ -179,7 +182,8 @@ class ContractSuite implements AdapterFixture {
     await this.hub.current.close({ retry: false })
   }
 
-  beforeEach(): void {
+  async beforeEach(): Promise<void> {
+    await this.hub.current.close({ retry: false })
     this.#test++
     this.streamOptions = {}
     this.#handed = []
