@@ -6,6 +6,8 @@
  * - `ssePlugin` decorates `reply.sse` and, on `fastify.close()`, closes the `hub` it was given and
  *   every stream opened through it, so close completes promptly instead of waiting on open streams.
  */
+
+import type { Http2Session } from 'node:http2'
 import {
   createEventStream,
   type DefaultEventMap,
@@ -17,18 +19,29 @@ import {
   type HubRouteOptions,
 } from '@sse/core'
 import { createNodeSink } from '@sse/core/node'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RawServerBase,
+  RouteGenericInterface,
+  RouteHandlerMethod,
+} from 'fastify'
 import fp from 'fastify-plugin'
 
 /** Options of a stream; `Last-Event-ID` is read from the request. */
 export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
 
+// Typed over every raw server, so the same calls fit `fastify()` and `fastify({ http2: true })`.
+type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>
+type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>
+
 /** Options of `sseHub`: the hub, `topics(request)`, optional `authorize(request)` and `filter(request)`, and stream options. */
-export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<FastifyRequest, M>
+export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<AnyRequest, M>
 
 export interface SsePluginOptions {
-  /** A hub to close (with `closeOptions`) when Fastify closes. */
-  hub?: Hub<never> | undefined
+  /** A hub to close (with `closeOptions`) when Fastify closes; any event map. */
+  hub?: Pick<Hub, 'close'> | undefined
   closeOptions?: HubCloseOptions | undefined
 }
 
@@ -51,8 +64,8 @@ declare module 'fastify' {
  * })
  */
 export function sse<M extends object = DefaultEventMap>(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: AnyRequest,
+  reply: AnyReply,
   options?: SseOptions,
 ): EventStream<M> {
   for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -71,7 +84,9 @@ export function sse<M extends object = DefaultEventMap>(
  * @example
  * fastify.get('/events', sseHub({ hub, topics: (request) => ['news'] }))
  */
-export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): RouteHandlerMethod {
+export function sseHub<M extends object = DefaultEventMap>(
+  options: SseHubOptions<M>,
+): RouteHandlerMethod<RawServerBase> {
   const { hub, topics, authorize, filter, ...streamOptions } = options
   return async (request, reply) => {
     const decision = await decideHubRoute(request, options)
@@ -87,16 +102,28 @@ export function sseHub<M extends object = DefaultEventMap>(options: SseHubOption
 
 const plugin: FastifyPluginAsync<SsePluginOptions> = async (fastify, options) => {
   const open = new Set<EventStream>()
-  function sseOnReply(this: FastifyReply, streamOptions?: SseOptions): EventStream {
+  // HTTP/2 sessions that carried a stream: a client keeps its session after the stream ends, and
+  // Node before 24 does not close sessions on `server.close()`, which would then wait on them.
+  const sessions = new Set<Http2Session>()
+  function sseOnReply(this: AnyReply, streamOptions?: SseOptions): EventStream {
     const stream = sse(this.request, this, streamOptions)
     open.add(stream)
     stream.onClose(() => open.delete(stream))
+    const session = 'stream' in this.raw ? this.raw.stream.session : undefined
+    if (session && !sessions.has(session)) {
+      sessions.add(session)
+      session.once('close', () => sessions.delete(session))
+    }
     return stream
   }
   fastify.decorateReply('sse', sseOnReply as FastifyReply['sse'])
   fastify.addHook('preClose', async () => {
-    await options.hub?.close(options.closeOptions)
-    for (const stream of open) stream.close()
+    try {
+      await options.hub?.close(options.closeOptions)
+    } finally {
+      for (const stream of open) stream.close()
+      for (const session of sessions) session.close()
+    }
   })
 }
 
