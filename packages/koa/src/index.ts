@@ -36,6 +36,14 @@ export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<
 export function sse<M extends object = DefaultEventMap>(ctx: Context, options?: SseOptions): EventStream<M> {
   ctx.status = 200
   ctx.respond = false
+  // Koa hands socket errors to ctx.onerror (through on-finished), so a client that resets the
+  // connection mid-stream would show up on `app.on('error')`. For a stream that is a disconnect.
+  const { socket } = ctx.req
+  const onerror = ctx.onerror
+  ctx.onerror = (error) => {
+    if (error != null && error === socket?.errored) return
+    onerror.call(ctx, error)
+  }
   return createEventStream<M>(createNodeSink(ctx.req, ctx.res), {
     ...options,
     lastEventId: ctx.get('last-event-id'),
