@@ -1,0 +1,130 @@
+/**
+ * The README's code runs as written. Every ```ts block of README.md is a verbatim excerpt of a
+ * file in `test/readme/`, every line of those files is shown in the README, and each file is
+ * run here: imported as it is (with `PORT=0`), then read over a real socket by a real client.
+ */
+import { once } from 'node:events'
+import { readdir, readFile } from 'node:fs/promises'
+import type http from 'node:http'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
+import { afterEach, expect, it, vi } from 'vitest'
+
+const DEADLINE_MS = 5000
+const examplesDir = new URL('./readme/', import.meta.url)
+let cleanup: Array<() => unknown> = []
+
+afterEach(async () => {
+  const steps = cleanup.reverse()
+  cleanup = []
+  for (const step of steps) await step()
+})
+
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
+}
+
+it('shows every example file in full, and nothing in a ts block that is not in one', async () => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  const blocks = tsBlocks(readme)
+  const files = (await readdir(examplesDir)).filter((name) => name.endsWith('.ts'))
+  expect(files.length).toBeGreaterThan(0)
+  const sources = new Map(
+    await Promise.all(
+      files.map(async (name) => [name, await readFile(new URL(name, examplesDir), 'utf8')] as const),
+    ),
+  )
+  for (const block of blocks) {
+    const home = [...sources].find(([, source]) => source.includes(block))
+    expect(home, `this README block is not in any test/readme/*.ts file:\n${block}`).toBeDefined()
+  }
+  for (const [name, source] of sources) {
+    const shown = new Array<boolean>(source.length).fill(false)
+    for (const block of blocks) {
+      for (let at = source.indexOf(block); at >= 0; at = source.indexOf(block, at + 1)) {
+        shown.fill(true, at, at + block.length)
+      }
+    }
+    const hidden = source
+      .split('')
+      .filter((char, i) => !shown[i] && char.trim() !== '')
+      .join('')
+    expect(hidden, `test/readme/${name}: code not shown in the README`).toBe('')
+  }
+})
+
+/** `node:http` as CommonJS code (Express) sees it: the object whose `createServer` `app.listen` calls. */
+const nodeHttp = createRequire(import.meta.url)('node:http') as typeof http
+
+/** Imports an example with `PORT=0` and returns the server its `app.listen` created. */
+async function runExample(name: string): Promise<{ url: string; server: http.Server }> {
+  const createServer = vi.spyOn(nodeHttp, 'createServer')
+  const port = process.env.PORT
+  process.env.PORT = '0'
+  let servers: http.Server[]
+  try {
+    await import(`./readme/${name}`)
+  } finally {
+    // Read before mockRestore(), which clears them.
+    servers = createServer.mock.results.map((result) => result.value as http.Server)
+    createServer.mockRestore()
+    if (port === undefined) delete process.env.PORT
+    else process.env.PORT = port
+  }
+  expect(servers, `${name} starts one server`).toHaveLength(1)
+  const server = servers[0]!
+  cleanup.push(async () => {
+    if (!server.listening) return
+    const closed = once(server, 'close')
+    server.close()
+    server.closeAllConnections()
+    await withTimeout(closed, DEADLINE_MS, `closing the server of ${name}`)
+  })
+  if (!server.listening) await withTimeout(once(server, 'listening'), DEADLINE_MS, `${name} to listen`)
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+}
+
+it('clock.ts: sends the server time every second to an EventSource', async () => {
+  const { url } = await runExample('clock.ts')
+  const source = await readWithEventSource(`${url}/clock`, { eventNames: ['tick'] })
+  cleanup.push(() => source.close())
+  const [tick] = await source.waitFor(1)
+  expect(tick!.type).toBe('tick')
+  expect(new Date(tick!.data).toISOString()).toBe(tick!.data)
+})
+
+it('hub.ts: refuses without a login, fans a POST out to subscribers, and shuts down on SIGTERM', async () => {
+  const before = new Set(process.listeners('SIGTERM'))
+  const { url, server } = await runExample('hub.ts')
+  const onSigterm = process.listeners('SIGTERM').filter((listener) => !before.has(listener))
+  expect(onSigterm).toHaveLength(1)
+  const shutdown = onSigterm[0]!
+  cleanup.push(() => process.off('SIGTERM', shutdown))
+
+  const refused = await fetch(`${url}/events`, { signal: AbortSignal.timeout(DEADLINE_MS) })
+  expect(refused.status).toBe(401)
+  expect(await withTimeout(refused.json(), DEADLINE_MS, 'the 401 body')).toEqual({ error: 'login first' })
+
+  const reader = await openEventStream(`${url}/events?topics=news,sport`, {
+    headers: { authorization: 'Bearer demo' },
+  })
+  cleanup.push(() => reader.close())
+  expect(reader.status).toBe(200)
+  // The head went out from the same synchronous step that subscribed the stream.
+  const posted = await fetch(`${url}/news`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'hello' }),
+    signal: AbortSignal.timeout(DEADLINE_MS),
+  })
+  expect(posted.status).toBe(201)
+  const { id } = (await withTimeout(posted.json(), DEADLINE_MS, 'the POST body')) as { id: string }
+  expect(await reader.next()).toEqual({ id, event: 'news', data: '{"title":"hello"}' })
+
+  const closed = once(server, 'close')
+  await withTimeout(Promise.resolve(shutdown('SIGTERM')), DEADLINE_MS, 'the SIGTERM handler')
+  expect(await reader.waitForEnd()).toBe('end')
+  expect(reader.retries).toHaveLength(1)
+  await withTimeout(closed, 2000, 'server.close() after hub.close()')
+})
