@@ -448,3 +448,80 @@ it('replays exactly the missed events to the eventsource client across a hub res
   expect(second.stats.replayed).toBe(2)
   expect(second.stats.resets).toBe(0)
 })
+
+it('never subscribes a client that left while authorize was pending', async () => {
+  const hub = newHub()
+  let subscribed = 0
+  hub.on('subscribe', () => subscribed++)
+  let entered = false
+  let serverSawClose = false
+  let topicsCalled = false
+  let release = () => {}
+  const released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const app = express()
+  app.get(
+    '/events',
+    (_req, res, next) => {
+      res.once('close', () => {
+        serverSawClose = true
+      })
+      next()
+    },
+    sseHub({
+      hub,
+      topics: () => {
+        topicsCalled = true
+        return ['t']
+      },
+      authorize: async () => {
+        entered = true
+        await released // e.g. a session lookup still running when the client leaves
+        return true
+      },
+    }),
+  )
+  const server = await serve(app)
+  const controller = new AbortController()
+  const opening = openEventStream(`${server.url}/events`, { signal: controller.signal }).then(
+    () => 'opened',
+    () => 'aborted',
+  )
+  await pollUntil(() => entered, DEADLINE_MS, 'authorize to start')
+  controller.abort()
+  expect(await withTimeout(opening, DEADLINE_MS, 'the aborted request to settle')).toBe('aborted')
+  await pollUntil(() => serverSawClose, DEADLINE_MS, 'the server to see the client leave')
+  release()
+  await pollUntil(() => topicsCalled, DEADLINE_MS, 'authorize to return and topics to run')
+  // The rest of the handler runs in microtasks: one macrotask later it is done.
+  await new Promise((resolve) => setImmediate(resolve))
+  expect(subscribed).toBe(0)
+  expect(hub.size).toBe(0)
+})
+
+it('applies the per-request filter of sseHub to live and replayed events', async () => {
+  const hub = newHub()
+  const app = express()
+  app.get(
+    '/events',
+    sseHub({
+      hub,
+      topics: () => ['orders'],
+      filter: (req) => {
+        const shop = String(req.query.shop)
+        return (entry) => (JSON.parse(entry.data) as { shop: string }).shop === shop
+      },
+    }),
+  )
+  const server = await serve(app)
+  const first = await hub.publish('orders', { data: { shop: 'a', n: 1 } })
+  await hub.publish('orders', { data: { shop: 'b', n: 2 } })
+  await hub.publish('orders', { data: { shop: 'a', n: 3 } })
+  // Replay from before the first event, then live.
+  const reader = await open(`${server.url}/events?shop=a`, { headers: { 'last-event-id': first } })
+  await hub.publish('orders', { data: { shop: 'b', n: 4 } })
+  await hub.publish('orders', { data: { shop: 'a', n: 5 } })
+  await reader.waitForEvent((event) => JSON.parse(event.data).n === 5)
+  expect(reader.events.map((event) => JSON.parse(event.data).n)).toEqual([3, 5])
+})
