@@ -5,6 +5,7 @@
  * Every case runs a real Koa 3 app on a real socket (port 0), read with a real parser or client.
  */
 import type { Server as HttpServer } from 'node:http'
+import { PassThrough } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import Router from '@koa/router'
 import { createHub, type EventStream, type Hub } from '@sse/core'
@@ -457,6 +458,30 @@ describe('disconnects', () => {
     expect(socketErrors.length).toBeGreaterThan(0)
     expect(appErrors).toEqual([])
     expect(unhandled).toEqual([])
+  })
+
+  it('why ctx.respond = false: a stream as ctx.body reports ERR_STREAM_PREMATURE_CLOSE when a client leaves', async () => {
+    const { app, appErrors } = createApp()
+    const router = new Router()
+    router.get('/as-body', (ctx) => {
+      const body = new PassThrough()
+      ctx.type = 'text/event-stream'
+      ctx.body = body
+      body.write(':\n\n')
+    })
+    router.get('/sse', (ctx) => {
+      sse(ctx, { heartbeat: false })
+    })
+    const server = await serve(app.use(router.routes()))
+    const sseReader = await open(`${server.url}/sse`)
+    await sseReader.waitForComments(1)
+    await sseReader.close()
+    expect(appErrors).toEqual([])
+    const bodyReader = await open(`${server.url}/as-body`)
+    await bodyReader.waitForComments(1)
+    await bodyReader.close()
+    await pollUntil(() => appErrors.length > 0, 5000, 'Koa to report the piped body')
+    expect(appErrors).toMatchObject([{ code: 'ERR_STREAM_PREMATURE_CLOSE' }])
   })
 
   it('still reports errors of the app itself after the stream opened', async () => {
