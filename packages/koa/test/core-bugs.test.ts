@@ -1,0 +1,42 @@
+/**
+ * Bugs in `@sse/core` seen through Koa, each shown by a minimal test over a real socket. An open
+ * one is marked `it.fails`: the run stays green while the bug is there and turns red once it is
+ * fixed, as a reminder to drop `.fails`; the test then guards the fix.
+ */
+import Router from '@koa/router'
+import { openEventStream, startHttpServer } from '@sse/test-utils'
+import Koa from 'koa'
+import { afterEach, expect, it } from 'vitest'
+import { sse } from '../src/index.ts'
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/**
+ * Open (also reported from @sse/express): packages/core/src/event-stream.ts, the
+ * `EventStreamImpl` constructor merges `{ ...SSE_HEADERS, ...options.headers }` by exact name,
+ * so `headers: { 'cache-control': 'no-cache' }` sits next to `Cache-Control` instead of replacing
+ * it. `createNodeSink`'s `open` (packages/core/src/node.ts) passes that object to
+ * `res.writeHead`, and when nothing was set on `res` before, Node writes both. A plain Koa app
+ * sets no header before the route, so it is hit by default: the client reads
+ * `no-cache, no-transform, no-cache` and the override does nothing (the same for `content-type`).
+ * Fix: merge case-insensitively in core (drop each `SSE_HEADERS` entry whose lower-cased name is
+ * among the lower-cased names of `options.headers`).
+ */
+it.fails('a lower-case header option replaces the SSE header of the same name', async () => {
+  const app = new Koa()
+  const router = new Router()
+  router.get('/stream', (ctx) => {
+    const stream = sse(ctx, { heartbeat: false, headers: { 'cache-control': 'no-cache' } })
+    cleanups.push(() => stream.close())
+  })
+  const server = await startHttpServer(app.use(router.routes()).callback())
+  cleanups.push(() => server.close())
+  const reader = await openEventStream(`${server.url}/stream`)
+  cleanups.push(() => reader.close())
+  const names = reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
+  expect(names.filter((name) => name === 'cache-control')).toHaveLength(1)
+  expect(reader.headers['cache-control']).toBe('no-cache')
+})
