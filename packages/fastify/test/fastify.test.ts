@@ -3,6 +3,7 @@
  * `authorize` refusing, CORS and hook headers surviving `reply.hijack()`, HTTP/2, a prompt
  * `fastify.close()`, client aborts, replay with the `eventsource` client, and a quiet log.
  */
+import net from 'node:net'
 import cors from '@fastify/cors'
 import { createHub, type EventStream, type Hub } from '@sse/core'
 import {
@@ -264,6 +265,56 @@ describe('headers set by plugins and hooks', () => {
   })
 })
 
+describe('lifecycle hooks', () => {
+  async function lifecycleCase<S extends RawServerBase>(app: FastifyInstance<S>, http2: boolean) {
+    const seen: string[] = []
+    const streams: EventStream[] = []
+    await app.register(ssePlugin)
+    app.addHook('onSend', async (request) => {
+      seen.push(`onSend ${request.url}`)
+    })
+    app.addHook('onResponse', async (request, reply) => {
+      seen.push(`onResponse ${request.url} ${reply.statusCode}`)
+    })
+    app.addHook('onRequestAbort', async (request) => {
+      seen.push(`onRequestAbort ${request.url}`)
+    })
+    app.get('/stream', (_request, reply) => {
+      streams.push(reply.sse({ heartbeat: false }))
+    })
+    const server = await serve(app)
+
+    const endedByServer = await open(`${server.url}/stream?by=server`, { http2 })
+    await pollUntil(() => streams.length === 1, WAIT_MS, 'the first stream')
+    expect(seen).toEqual([])
+    streams[0]!.close()
+    expect(await endedByServer.waitForEnd()).toBe('end')
+    await pollUntil(
+      () => seen.length === 1,
+      WAIT_MS,
+      () => `the onResponse hook (seen ${seen})`,
+    )
+
+    const leaving = await open(`${server.url}/stream?by=client`, { http2 })
+    await pollUntil(() => streams.length === 2, WAIT_MS, 'the second stream')
+    await leaving.close()
+    // Over HTTP/2, Node's compatibility response also emits 'finish' when the client cancels.
+    const expected = ['onResponse /stream?by=server 200', 'onRequestAbort /stream?by=client']
+    if (http2) expected.push('onResponse /stream?by=client 200')
+    await pollUntil(
+      () => seen.length === expected.length,
+      WAIT_MS,
+      () => `the hooks of a client that left (seen ${seen})`,
+    )
+    expect([...seen].sort()).toEqual([...expected].sort())
+  }
+
+  it('runs onResponse when the server ends the stream, onRequestAbort when the client leaves, never onSend', () =>
+    lifecycleCase(fastify(), false))
+
+  it('runs the same hooks over HTTP/2', () => lifecycleCase(fastify({ http2: true }), true))
+})
+
 describe('HTTP/2 (fastify({ http2: true }), h2c)', () => {
   it('streams without connection-specific headers, and close() ends streams and sessions', async () => {
     const hub = newHub()
@@ -367,6 +418,31 @@ describe('fastify.close()', () => {
     for (const reader of clocks.slice(1)) expect(await reader.waitForEnd()).toBe('end')
     stuck.resume()
     expect(await stuck.waitForEnd()).toBe('aborted')
+  })
+})
+
+describe('fastify.close() and connections that never sent a request', () => {
+  it('with forceCloseConnections: true, closes them too (Node waits on them otherwise)', async () => {
+    const hub = newHub()
+    const app = fastify({ forceCloseConnections: true })
+    await app.register(ssePlugin, { hub })
+    app.get('/events', sseHub({ hub, topics: () => ['news'] }))
+    const server = await serve(app)
+    const reader = await open(`${server.url}/events`)
+    await hubSize(hub, 1)
+    // A silent connection, like a browser's preconnect or undici's spare socket after an abort.
+    const silent = net.connect(Number(new URL(server.url).port), '127.0.0.1')
+    cleanups.push(() => silent.destroy())
+    const silentClosed = new Promise((resolve) => silent.once('close', resolve))
+    await withTimeout(
+      new Promise((resolve, reject) => silent.once('connect', resolve).once('error', reject)),
+      WAIT_MS,
+      'a raw TCP connection',
+    )
+    await withTimeout(server.close(), 2000, 'fastify.close() with a silent connection')
+    await withTimeout(silentClosed, WAIT_MS, 'the silent connection to be closed')
+    await reader.waitForEnd()
+    expect(reader.retries).toHaveLength(1)
   })
 })
 

@@ -2,7 +2,14 @@
 import { createHub, type EventStream } from '@sse/core'
 import fastify, { type RawServerBase, type RouteHandlerMethod } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
-import { type SseHubOptions, type SseOptions, type SsePluginOptions, sse, sseHub, ssePlugin } from '../src/index.ts'
+import {
+  type SseHubOptions,
+  type SseOptions,
+  type SsePluginOptions,
+  sse,
+  sseHub,
+  ssePlugin,
+} from '../src/index.ts'
 
 type Events = { tick: string; price: { symbol: string; price: number } }
 
@@ -81,7 +88,10 @@ describe('ssePlugin', () => {
   it('takes a hub of any event map, and close options', () => {
     const app = fastify()
     void app.register(ssePlugin)
-    void app.register(ssePlugin, { hub: createHub<Events>(), closeOptions: { retry: { min: 1000, max: 5000 } } })
+    void app.register(ssePlugin, {
+      hub: createHub<Events>(),
+      closeOptions: { retry: { min: 1000, max: 5000 } },
+    })
     void fastify({ http2: true }).register(ssePlugin, { hub: createHub() })
     // @ts-expect-error not a hub
     void app.register(ssePlugin, { hub: {} })
