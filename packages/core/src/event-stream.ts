@@ -77,6 +77,25 @@ export type SendEvent<M extends object> = string extends keyof M
   ? SseEvent
   : TypedEvent<M> & { id?: string; retry?: number }
 
+/** @internal What a hub implements to learn that a stream closed. */
+export interface StreamOwner {
+  streamClosed(stream: EventStreamImpl<object>, reason: CloseReason): void
+}
+
+const NO_LISTENERS: ReadonlyArray<(reason: CloseReason) => void> = Object.freeze([])
+
+/** `base` overridden by `extra`, header names compared case-insensitively (one `Cache-Control`, never two). */
+function mergeHeaders(
+  base: Readonly<Record<string, string>>,
+  extra: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const overridden = new Set(Object.keys(extra).map((name) => name.toLowerCase()))
+  const merged: Record<string, string> = {}
+  for (const [name, value] of Object.entries(base))
+    if (!overridden.has(name.toLowerCase())) merged[name] = value
+  return Object.assign(merged, extra)
+}
+
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!
   const out = new Uint8Array(total)
@@ -92,18 +111,21 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
 export class EventStreamImpl<M extends object = DefaultEventMap> implements EventStream<M>, HeartbeatMember {
   readonly lastEventId: string | undefined
   readonly #sink: SseSink
-  readonly #controller = new AbortController()
   readonly #maxBufferedBytes: number
   readonly #policy: OverflowPolicy
   readonly #serializer: Serializer | undefined
-  readonly #listeners: Array<(reason: CloseReason) => void> = []
-  #queue: Uint8Array[] = []
+  /** Replaced, never grown in place: a pushed-to array reserves 17 slots, and most streams have one listener. */
+  #listeners: ReadonlyArray<(reason: CloseReason) => void>
+  /** Created on the first backpressure; most streams never need it. */
+  #queue: Uint8Array[] | undefined
   #queuedBytes = 0
   #blocked = false
   #closed = false
   #active = false
   #dropped = 0
   #heartbeat: Heartbeat | undefined
+  /** The hub this stream is subscribed to: told of the close without a closure per stream. */
+  #owner: StreamOwner | undefined
   #ownHeartbeat: Heartbeat | undefined
 
   constructor(sink: SseSink, options: EventStreamOptions = {}) {
@@ -123,17 +145,22 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.#policy = policy
     this.#serializer = options.serializer
     this.lastEventId = readLastEventId(options.lastEventId)
-    if (options.onClose) this.#listeners.push(options.onClose)
+    this.#listeners = options.onClose ? [options.onClose] : NO_LISTENERS
 
-    if (sink.signal.aborted) {
-      this.#finish('client')
-      return
+    if (sink.onAbort) {
+      sink.onAbort(() => this.#finish('client'))
+      if (this.#closed) return
+    } else {
+      if (sink.signal.aborted) {
+        this.#finish('client')
+        return
+      }
+      sink.signal.addEventListener('abort', () => this.#finish('client'), { once: true })
     }
-    sink.signal.addEventListener('abort', () => this.#finish('client'), { once: true })
     sink.onDrain(() => this.#drain())
     sink.open({
       status: 200,
-      headers: options.headers ? { ...SSE_HEADERS, ...options.headers } : SSE_HEADERS,
+      headers: options.headers ? mergeHeaders(SSE_HEADERS, options.headers) : SSE_HEADERS,
     })
     // Something in the body right away: pushes headers through proxies and compression, so the
     // client's `open` fires now rather than with the first event.
@@ -148,7 +175,9 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   }
 
   get signal(): AbortSignal {
-    return this.#controller.signal
+    // The sink's own signal: the contract has it abort when the peer leaves and after `close()`,
+    // which every end of a stream calls. No second AbortController per stream.
+    return this.#sink.signal
   }
 
   get bufferedBytes(): number {
@@ -184,10 +213,10 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
 
   onClose(listener: (reason: CloseReason) => void): () => void {
     if (this.#closed) return () => {}
-    this.#listeners.push(listener)
+    this.#listeners = [...this.#listeners, listener]
     return () => {
       const index = this.#listeners.indexOf(listener)
-      if (index >= 0) this.#listeners.splice(index, 1)
+      if (index >= 0) this.#listeners = this.#listeners.toSpliced(index, 1)
     }
   }
 
@@ -211,9 +240,15 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
       }
       return false
     }
-    this.#queue.push(frame)
+    if (this.#queue) this.#queue.push(frame)
+    else this.#queue = [frame]
     this.#queuedBytes += frame.length
     return true
+  }
+
+  /** @internal Sets (or clears) the hub told when this stream closes. */
+  setOwner(owner: StreamOwner | undefined): void {
+    this.#owner = this.#closed ? undefined : owner
   }
 
   /** @internal The queue cap, for a hub holding entries back while it replays history. */
@@ -254,9 +289,9 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   #drain(): void {
     if (this.#closed) return
     this.#blocked = false
-    if (this.#queue.length === 0) return
+    if (this.#queue === undefined || this.#queue.length === 0) return
     const chunk = concat(this.#queue, this.#queuedBytes)
-    this.#queue = []
+    this.#queue = undefined
     this.#queuedBytes = 0
     if (!this.#sink.write(chunk)) this.#blocked = true
     this.#sink.flush?.()
@@ -265,7 +300,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   #finish(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
-    this.#queue = []
+    this.#queue = undefined
     this.#queuedBytes = 0
     this.#heartbeat?.delete(this)
     this.#heartbeat = undefined
@@ -274,8 +309,11 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     } catch (error) {
       reportError(error)
     }
-    this.#controller.abort()
-    const listeners = this.#listeners.splice(0)
+    const listeners = this.#listeners
+    this.#listeners = NO_LISTENERS
+    const owner = this.#owner
+    this.#owner = undefined
+    owner?.streamClosed(this as unknown as EventStreamImpl<object>, reason)
     for (const listener of listeners) {
       try {
         listener(reason)

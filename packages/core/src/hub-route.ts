@@ -23,6 +23,7 @@ export interface Refusal {
  * What `authorize` returns: `true` or nothing to allow; `false` for 403; a `Refusal` for any
  * other answer (`{ status: 401, body: { error: 'login required' } }`, `{ status: 204 }`).
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an `authorize` that returns nothing must type-check as "allow".
 export type AuthorizeResult = boolean | Refusal | undefined | void
 
 export interface HubRouteOptions<Req, M extends object = DefaultEventMap>

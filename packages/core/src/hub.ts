@@ -14,7 +14,7 @@
 import type { Broker, BrokerEntry, HistoryResult, ResetReason } from './broker.ts'
 import { SseError } from './errors.ts'
 import type { DefaultEventMap, TypedEvent } from './event-map.ts'
-import { type CloseReason, type EventStream, EventStreamImpl } from './event-stream.ts'
+import { type CloseReason, type EventStream, EventStreamImpl, type StreamOwner } from './event-stream.ts'
 import { assertEventName, encodeFrame, formatEvent, type Serializer, serializeData } from './format.ts'
 import { DEFAULT_HEARTBEAT_MS, Heartbeat } from './heartbeat.ts'
 import { formatLogId, type LogPosition, parseLogId } from './last-event-id.ts'
@@ -131,7 +131,8 @@ export interface Hub<M extends object = DefaultEventMap> {
 interface Subscription {
   readonly stream: EventStreamImpl<object>
   readonly topics: readonly string[]
-  readonly topicSet: ReadonlySet<string>
+  /** Only for several topics; one topic is compared directly (a Set costs ~200 B per stream). */
+  readonly topicSet: ReadonlySet<string> | undefined
   readonly filter: ((entry: HubEntry) => boolean) | undefined
   /** One topic and no filter: can take a topic's shared batch as is. */
   readonly simple: boolean
@@ -140,7 +141,6 @@ interface Subscription {
   /** While history is read: live entries held back, and their size. */
   pending: Item[] | undefined
   pendingBytes: number
-  detach: () => void
 }
 
 interface Item {
@@ -182,7 +182,7 @@ function validateTopic(topic: unknown): string {
   return topic as string
 }
 
-class HubImpl<M extends object> implements Hub<M> {
+class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly #broker: Broker
   readonly #ownsBroker: boolean
   readonly #serializer: Serializer | undefined
@@ -273,13 +273,12 @@ class HubImpl<M extends object> implements Hub<M> {
     const sub: Subscription = {
       stream: impl,
       topics,
-      topicSet: new Set(topics),
+      topicSet: topics.length > 1 ? new Set(topics) : undefined,
       filter: options.filter,
       simple: topics.length === 1 && options.filter === undefined,
       watermark: undefined,
       pending: impl.lastEventId === undefined ? undefined : [],
       pendingBytes: 0,
-      detach: () => {},
     }
     this.#subs.set(impl, sub)
     for (const topic of topics) {
@@ -290,7 +289,7 @@ class HubImpl<M extends object> implements Hub<M> {
       }
       set.add(sub)
     }
-    sub.detach = impl.onClose((reason) => this.#remove(sub, reason))
+    impl.setOwner(this)
     impl.useHeartbeat(this.#heartbeat ?? null)
     this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
 
@@ -300,7 +299,7 @@ class HubImpl<M extends object> implements Hub<M> {
   unsubscribe(stream: EventStream<M>): void {
     const sub = this.#subs.get(stream as EventStreamImpl<object>)
     if (!sub) return
-    sub.detach()
+    sub.stream.setOwner(undefined)
     this.#remove(sub, 'unsubscribe')
     sub.stream.useHeartbeat(undefined)
   }
@@ -408,7 +407,9 @@ class HubImpl<M extends object> implements Hub<M> {
     if (!complex) return
     for (const sub of complex) {
       const items = batch.filter(
-        (item) => sub.topicSet.has(item.entry.topic) && !seen(sub.watermark, item.entry),
+        (item) =>
+          (sub.topicSet ? sub.topicSet.has(item.entry.topic) : sub.topics[0] === item.entry.topic) &&
+          !seen(sub.watermark, item.entry),
       )
       const accepted = sub.filter ? items.filter((item) => this.#accepts(sub, item)) : items
       if (accepted.length === 0) continue
@@ -449,6 +450,12 @@ class HubImpl<M extends object> implements Hub<M> {
       this.#emit('error', error)
       return undefined
     }
+  }
+
+  /** @internal Called by a subscribed stream when it closes. */
+  streamClosed(stream: EventStreamImpl<object>, reason: CloseReason): void {
+    const sub = this.#subs.get(stream)
+    if (sub) this.#remove(sub, reason)
   }
 
   #remove(sub: Subscription, reason: CloseReason | 'unsubscribe'): void {

@@ -3,8 +3,11 @@
  * compatibility response. Express, Fastify (after `reply.hijack()`), Koa and plain `node:http`
  * all end up here, so the Node glue is written and tested once.
  */
+import { Buffer } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { DefaultEventMap } from './event-map.ts'
+import { createEventStream, type EventStream, type EventStreamOptions } from './event-stream.ts'
 import type { SseHead, SseSink } from './sink.ts'
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest
@@ -36,63 +39,165 @@ interface AnyResponse {
 }
 
 /**
+ * A hub writes the same `Uint8Array` to every response; Node's streams wrap each non-Buffer
+ * chunk in a new Buffer view per write (one per client per batch). One view per chunk instead:
+ * the last chunk's view is kept (a one-slot cache; the bytes are never modified).
+ */
+let lastChunk: Uint8Array | undefined
+let lastBuffer: Buffer | undefined
+function asBuffer(chunk: Uint8Array): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (chunk !== lastChunk) {
+    lastChunk = chunk
+    lastBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  }
+  return lastBuffer!
+}
+
+/**
+ * One sink per open response, so it is kept small: methods on the prototype, one closure for the
+ * response's `close`/`error`, and the `AbortSignal` (an EventTarget with two Maps, ~1 KB once a
+ * listener is on it) only created when someone reads `signal`. Core listens through `onAbort`.
+ */
+class NodeSink implements SseSink {
+  readonly #req: NodeRequest
+  readonly #res: AnyResponse
+  #controller: AbortController | undefined
+  #aborted = false
+  #onAbort: (() => void) | undefined
+  #onDrain: (() => void) | undefined
+  /** A `drain` listener is on the response only while a write came back false. */
+  #drainArmed = false
+  flush?: () => void
+
+  constructor(req: NodeRequest, res: AnyResponse, flush: (() => void) | undefined) {
+    this.#req = req
+    this.#res = res
+    if (flush) this.flush = flush
+    // The client may have left while the app awaited something before opening the stream.
+    const gone =
+      res.destroyed ||
+      res.writableEnded ||
+      res.stream?.destroyed === true ||
+      (req.httpVersionMajor === 1 && req.socket?.destroyed === true)
+    if (gone) {
+      this.#aborted = true
+    } else {
+      const abort = () => this.#abort()
+      res.on('close', abort)
+      // A write error means the peer is gone: abort instead of crashing on an unhandled 'error'.
+      res.on('error', abort)
+    }
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort()
+    }
+    return this.#controller.signal
+  }
+
+  onAbort(listener: () => void): void {
+    if (this.#aborted) listener()
+    else this.#onAbort = listener
+  }
+
+  open(head: SseHead): void {
+    const response = this.#res
+    if (this.#aborted || response.headersSent) return
+    const headers: Record<string, string> = { ...head.headers }
+    if (this.#req.httpVersionMajor === 1) headers.Connection = 'keep-alive'
+    response.writeHead(head.status, headers)
+    response.flushHeaders?.()
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#aborted || this.#res.writableEnded) return true
+    const ok = this.#res.write(asBuffer(chunk))
+    if (!ok && !this.#drainArmed && this.#onDrain) {
+      this.#drainArmed = true
+      this.#res.once('drain', () => {
+        this.#drainArmed = false
+        this.#onDrain?.()
+      })
+    }
+    return ok
+  }
+
+  onDrain(listener: () => void): void {
+    this.#onDrain = listener
+  }
+
+  close(): void {
+    const response = this.#res
+    if (!response.writableEnded && !response.destroyed) {
+      const stuck = response.writableNeedDrain ?? response.writableLength >= response.writableHighWaterMark
+      if (stuck) response.destroy()
+      else response.end()
+    }
+    this.#abort()
+  }
+
+  #abort(): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#controller?.abort()
+    const listener = this.#onAbort
+    this.#onAbort = undefined
+    listener?.()
+  }
+}
+
+/**
+ * The request's `Last-Event-ID`, as `readLastEventId` expects it: an array when the header was
+ * sent more than once (which `readLastEventId` treats as absent). `req.headers` joins repeats
+ * with ', ', which would pass for one odd id.
+ */
+export function lastEventIdOf(req: NodeRequest): string | string[] | undefined {
+  const distinct = (req as { headersDistinct?: Record<string, string[] | undefined> }).headersDistinct
+  const values = distinct?.['last-event-id']
+  if (values) return values.length === 1 ? values[0] : values
+  return req.headers['last-event-id']
+}
+
+/**
+ * An event stream on a Node response: `createEventStream(createNodeSink(req, res), …)` with the
+ * request's `Last-Event-ID`. What `@sse/express`, `@sse/fastify` and `@sse/koa` build on.
+ *
+ * @example
+ * http.createServer((req, res) => {
+ *   const stream = createNodeEventStream(req, res)
+ *   hub.subscribe(stream, { topics: ['news'] })
+ * })
+ */
+export function createNodeEventStream<M extends object = DefaultEventMap>(
+  req: NodeRequest,
+  res: NodeResponse,
+  options?: Omit<EventStreamOptions, 'lastEventId'> & NodeSinkOptions,
+): EventStream<M> {
+  return createEventStream<M>(createNodeSink(req, res, options), {
+    ...options,
+    lastEventId: lastEventIdOf(req),
+  })
+}
+
+/**
  * Wraps a Node response as an `SseSink`.
  * - Headers are sent at once; `Connection: keep-alive` only on HTTP/1.x (it is illegal on HTTP/2).
  *   Headers already set on `res` (CORS middleware and the like) are kept.
- * - `write` reports `res.write()`'s backpressure; `onDrain` follows `'drain'`.
- * - The signal aborts when the response closes: the client left, or the response ended.
+ * - `write` reports `res.write()`'s backpressure; the drain listener follows `'drain'`.
+ * - The sink aborts when the response closes: the client left, or the response ended.
  * - `close()` ends the response, or destroys it when the client has stopped reading, so a
  *   shutdown never waits on a stuck client.
  *
  * @example
  * http.createServer((req, res) => {
- *   const stream = createEventStream(createNodeSink(req, res), { lastEventId: req.headers['last-event-id'] })
+ *   const stream = createEventStream(createNodeSink(req, res), { lastEventId: lastEventIdOf(req) })
  * })
  */
 export function createNodeSink(req: NodeRequest, res: NodeResponse, options: NodeSinkOptions = {}): SseSink {
   const response = res as unknown as AnyResponse
-  const controller = new AbortController()
-  const abort = () => controller.abort()
-  // The client may have left while the app awaited something before opening the stream.
-  const gone =
-    response.destroyed ||
-    response.writableEnded ||
-    response.stream?.destroyed === true ||
-    (req.httpVersionMajor === 1 && req.socket?.destroyed === true)
-  if (gone) {
-    abort()
-  } else {
-    response.once('close', abort)
-    // A write error means the peer is gone: abort instead of crashing on an unhandled 'error'.
-    response.on('error', abort)
-  }
   const flush = options.flush ?? (typeof response.flush === 'function' ? () => response.flush?.() : undefined)
-
-  const sink: SseSink = {
-    signal: controller.signal,
-    open(head: SseHead): void {
-      if (controller.signal.aborted || response.headersSent) return
-      const headers: Record<string, string> = { ...head.headers }
-      if (req.httpVersionMajor === 1) headers.Connection = 'keep-alive'
-      response.writeHead(head.status, headers)
-      response.flushHeaders?.()
-    },
-    write(chunk: Uint8Array): boolean {
-      if (controller.signal.aborted || response.writableEnded) return true
-      return response.write(chunk)
-    },
-    onDrain(listener: () => void): void {
-      response.on('drain', listener)
-    },
-    close(): void {
-      if (!response.writableEnded && !response.destroyed) {
-        const stuck = response.writableNeedDrain ?? response.writableLength >= response.writableHighWaterMark
-        if (stuck) response.destroy()
-        else response.end()
-      }
-      abort()
-    },
-  }
-  if (flush) sink.flush = flush
-  return sink
+  return new NodeSink(req, response, flush)
 }

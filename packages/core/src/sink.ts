@@ -33,6 +33,9 @@ export interface SseHead {
  *   no-op returning `true`, and nothing throws.
  * - `flush()` (optional) pushes written bytes through buffering middleware, e.g. the `res.flush`
  *   that Express's `compression` adds. Core calls it after each batch of writes.
+ * - `onAbort(listener)` (optional) calls `listener` once when `signal` aborts, at once if it
+ *   already has. Core uses it instead of listening on `signal` when present, so a sink can create
+ *   its `AbortSignal` lazily: an EventTarget with a listener costs ~1 KB per open stream.
  */
 export interface SseSink {
   open(head: SseHead): void
@@ -41,6 +44,7 @@ export interface SseSink {
   close(): void
   readonly signal: AbortSignal
   flush?(): void
+  onAbort?(listener: () => void): void
 }
 
 /**

@@ -63,7 +63,7 @@ export interface AdapterFixture {
 export type StartContractServer = (fixture: AdapterFixture) => Promise<TestServer>
 
 export interface AdapterContractOptions {
-  /** The server speaks h2c (HTTP/2 without TLS): read with a `node:http2` client; the `eventsource` cases are skipped (undici does not speak h2c). */
+  /** The server speaks h2c (HTTP/2 without TLS): read with a `node:http2` client; the `eventsource` cases are left out (undici does not speak h2c). */
   http2?: boolean | undefined
 }
 
@@ -336,7 +336,7 @@ async function flood(
  * @example
  * describeAdapterContract('node:http', (fixture) =>
  *   startHttpServer((req, res) => {
- *     const stream = createEventStream(createNodeSink(req, res), { ...fixture.streamOptions, lastEventId: req.headers['last-event-id'] })
+ *     const stream = createNodeEventStream(req, res, fixture.streamOptions)
  *     if (req.url!.startsWith(fixture.paths.hub)) void fixture.hub.subscribe(stream, { topics: fixture.topicsOf(req.url!) })
  *     else fixture.onStream(stream, req.url!)
  *   }),
@@ -348,7 +348,11 @@ export function describeAdapterContract(
   options: AdapterContractOptions = {},
 ): void {
   const http2 = options.http2 ?? false
-  const withEventSource = http2 ? it.skip : it
+  // Cases read with the `eventsource` client exist only over HTTP/1.1: undici does not speak h2c,
+  // so over HTTP/2 they are not registered at all (rather than shown as skipped).
+  const withEventSource = (name: string, test: () => Promise<void>): void => {
+    if (!http2) it(name, test)
+  }
 
   describe(`adapter contract: ${name}${http2 ? ' over HTTP/2 (h2c)' : ''}`, () => {
     const s = new ContractSuite(start, http2)

@@ -7,8 +7,8 @@
  */
 import http from 'node:http'
 import http2 from 'node:http2'
-import { createEventStream, createHub, type EventStream, type Hub } from '@sse/core'
-import { createNodeSink, type NodeRequest, type NodeResponse } from '@sse/core/node'
+import { createHub, type EventStream, type Hub } from '@sse/core'
+import { createNodeEventStream, type NodeRequest, type NodeResponse } from '@sse/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { pollUntil, startHttp2Server, startHttpServer, type TestServer, withTimeout } from '../src/index.ts'
 
@@ -149,10 +149,7 @@ describe.each([
       // An asynchronous step before the stream exists, as an auth hook would take: the client
       // may be gone by the time the stream is created.
       if (url.startsWith('/async')) await new Promise((resolve) => setTimeout(resolve, 1))
-      const stream = createEventStream(createNodeSink(req, res), {
-        heartbeat: 50,
-        lastEventId: req.headers['last-event-id'],
-      })
+      const stream = createNodeEventStream(req, res, { heartbeat: 50 })
       streams.push(stream)
       if (url.includes('/hub'))
         hub.subscribe(stream, { topics: ['churn', 'other'] }).catch(() => stream.close())

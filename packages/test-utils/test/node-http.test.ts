@@ -3,17 +3,13 @@
  * per-client route is the low-level call (request → `EventStream`); the hub route subscribes
  * the request to the hub with the topics of its query.
  */
-import { createEventStream } from '@sse/core'
-import { createNodeSink } from '@sse/core/node'
+import { createNodeEventStream } from '@sse/core/node'
 import { describeAdapterContract, startHttpServer } from '../src/index.ts'
 
 describeAdapterContract('node:http', (fixture) =>
   startHttpServer((req, res) => {
     const url = req.url ?? '/'
-    const stream = createEventStream(createNodeSink(req, res), {
-      ...fixture.streamOptions,
-      lastEventId: req.headers['last-event-id'],
-    })
+    const stream = createNodeEventStream(req, res, fixture.streamOptions)
     if (url.startsWith(fixture.paths.hub)) {
       fixture.hub.subscribe(stream, { topics: fixture.topicsOf(url) }).catch(() => stream.close())
     } else {
