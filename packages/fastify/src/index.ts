@@ -3,8 +3,9 @@
  * (`fastify({ http2: true })`): no `Connection` header is sent there.
  * - `sse(request, reply)` turns one request into an `EventStream`; `reply.sse()` once the plugin is registered.
  * - `sseHub({ hub, topics, authorize })` is a route handler subscribing the request to hub topics.
- * - `ssePlugin` decorates `reply.sse` and, on `fastify.close()`, closes the `hub` it was given and
- *   every stream opened through it, so close completes promptly instead of waiting on open streams.
+ * - `ssePlugin` decorates `reply.sse` and, on `fastify.close()`, closes the `hub` it was given,
+ *   every stream opened through it and their HTTP/2 sessions, so close completes promptly instead
+ *   of waiting on open streams.
  */
 
 import type { Http2Session } from 'node:http2'
@@ -101,6 +102,7 @@ export function sseHub<M extends object = DefaultEventMap>(
 }
 
 const plugin: FastifyPluginAsync<SsePluginOptions> = async (fastify, options) => {
+  let closing = false
   const open = new Set<EventStream>()
   // HTTP/2 sessions that carried a stream: a client keeps its session after the stream ends, and
   // Node before 24 does not close sessions on `server.close()`, which would then wait on them.
@@ -110,14 +112,14 @@ const plugin: FastifyPluginAsync<SsePluginOptions> = async (fastify, options) =>
     open.add(stream)
     stream.onClose(() => open.delete(stream))
     const session = 'stream' in this.raw ? this.raw.stream.session : undefined
-    if (session && !sessions.has(session)) {
-      sessions.add(session)
-      session.once('close', () => sessions.delete(session))
-    }
+    if (session && !sessions.has(session)) sessions.add(session.once('close', () => sessions.delete(session)))
+    // A handler that was still awaiting when close began: end at once, the client reconnects elsewhere.
+    if (closing) stream.close()
     return stream
   }
   fastify.decorateReply('sse', sseOnReply as FastifyReply['sse'])
   fastify.addHook('preClose', async () => {
+    closing = true
     try {
       await options.hub?.close(options.closeOptions)
     } finally {

@@ -419,6 +419,32 @@ describe('fastify.close()', () => {
     stuck.resume()
     expect(await stuck.waitForEnd()).toBe('aborted')
   })
+  it('ends at once a stream a handler opens after close began', async () => {
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let waiting = false
+    const app = fastify()
+    await app.register(ssePlugin)
+    // Runs after the plugin's preClose: the handler goes on once the plugin has closed what was open.
+    app.addHook('preClose', async () => release())
+    app.get('/slow', async (_request, reply) => {
+      waiting = true
+      await gate // an authorization lookup, say, still running when the deploy starts
+      reply.sse({ heartbeat: false })
+    })
+    const server = await serve(app)
+    const opening = openEventStream(`${server.url}/slow`)
+    cleanups.push(async () => (await opening.catch(() => undefined))?.close())
+    await pollUntil(() => waiting, WAIT_MS, 'the handler to start waiting')
+    const closing = server.close()
+    closing.catch(() => {}) // awaited below; this keeps an early failure from also reporting it unhandled
+    const reader = await opening
+    expect(reader.status).toBe(200)
+    expect(await reader.waitForEnd()).toBe('end')
+    await withTimeout(closing, 2000, 'fastify.close() with a handler that opened a stream late')
+  })
 })
 
 describe('fastify.close() and connections that never sent a request', () => {
