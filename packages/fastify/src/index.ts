@@ -10,7 +10,6 @@
 
 import type { Http2Session } from 'node:http2'
 import {
-  createEventStream,
   type DefaultEventMap,
   decideHubRoute,
   type EventStream,
@@ -19,7 +18,7 @@ import {
   type HubCloseOptions,
   type HubRouteOptions,
 } from '@sse/core'
-import { createNodeSink } from '@sse/core/node'
+import { createNodeEventStream } from '@sse/core/node'
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -73,10 +72,7 @@ export function sse<M extends object = DefaultEventMap>(
     if (value !== undefined) reply.raw.setHeader(name, value)
   }
   reply.hijack()
-  return createEventStream<M>(createNodeSink(request.raw, reply.raw), {
-    ...options,
-    lastEventId: request.headers['last-event-id'],
-  })
+  return createNodeEventStream<M>(request.raw, reply.raw, options)
 }
 
 /**
