@@ -7,14 +7,13 @@
  * `ERR_STREAM_PREMATURE_CLOSE` on `app.on('error')`. Headers set earlier with `ctx.set` are kept.
  */
 import {
-  createEventStream,
   type DefaultEventMap,
   decideHubRoute,
   type EventStream,
   type EventStreamOptions,
   type HubRouteOptions,
 } from '@sse/core'
-import { createNodeSink } from '@sse/core/node'
+import { createNodeEventStream } from '@sse/core/node'
 import type { Context, Middleware } from 'koa'
 
 /** Options of a stream; `Last-Event-ID` is read from the request. */
@@ -44,10 +43,7 @@ export function sse<M extends object = DefaultEventMap>(ctx: Context, options?: 
     if (error != null && error === socket?.errored) return
     onerror.call(ctx, error)
   }
-  return createEventStream<M>(createNodeSink(ctx.req, ctx.res), {
-    ...options,
-    lastEventId: ctx.get('last-event-id'),
-  })
+  return createNodeEventStream<M>(ctx.req, ctx.res, options)
 }
 
 /**

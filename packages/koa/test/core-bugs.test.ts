@@ -1,7 +1,7 @@
 /**
  * Bugs in `@sse/core` seen through Koa, each shown by a minimal test over a real socket. An open
  * one is marked `it.fails`: the run stays green while the bug is there and turns red once it is
- * fixed, as a reminder to drop `.fails`; the test then guards the fix.
+ * fixed, as a reminder to drop `.fails`; the test then guards the fix. None is open.
  */
 import Router from '@koa/router'
 import { openEventStream, startHttpServer } from '@sse/test-utils'
@@ -15,17 +15,12 @@ afterEach(async () => {
 })
 
 /**
- * Open (also reported from @sse/express): packages/core/src/event-stream.ts, the
- * `EventStreamImpl` constructor merges `{ ...SSE_HEADERS, ...options.headers }` by exact name,
- * so `headers: { 'cache-control': 'no-cache' }` sits next to `Cache-Control` instead of replacing
- * it. `createNodeSink`'s `open` (packages/core/src/node.ts) passes that object to
- * `res.writeHead`, and when nothing was set on `res` before, Node writes both. A plain Koa app
- * sets no header before the route, so it is hit by default: the client reads
- * `no-cache, no-transform, no-cache` and the override does nothing (the same for `content-type`).
- * Fix: merge case-insensitively in core (drop each `SSE_HEADERS` entry whose lower-cased name is
- * among the lower-cased names of `options.headers`).
+ * Fixed in core (bb0f2a0): packages/core/src/event-stream.ts merged
+ * `{ ...SSE_HEADERS, ...options.headers }` by exact name, so `headers: { 'cache-control':
+ * 'no-cache' }` sat next to `Cache-Control` instead of replacing it, and `res.writeHead` sent
+ * both when nothing was set on `res` before, which is the default in Koa. Kept as a guard.
  */
-it.fails('a lower-case header option replaces the SSE header of the same name', async () => {
+it('a lower-case header option replaces the SSE header of the same name', async () => {
   const app = new Koa()
   const router = new Router()
   router.get('/stream', (ctx) => {

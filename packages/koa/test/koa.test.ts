@@ -6,7 +6,7 @@
  */
 import type { Server as HttpServer } from 'node:http'
 import type { Http2Server } from 'node:http2'
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import Router from '@koa/router'
@@ -145,6 +145,33 @@ describe('@koa/router', () => {
     expect((await request(`${server.url}/api/nowhere`)).response.status).toBe(404)
     expect((await request(`${server.url}/api/feed?topics=a`, { method: 'DELETE' })).response.status).toBe(405)
     expect(appErrors).toEqual([])
+  })
+})
+
+describe('Last-Event-ID', () => {
+  it('reads it from the request, and treats a repeated header as absent (Koa’s ctx.get would join them)', async () => {
+    const { app } = createApp()
+    const seen: Array<string | undefined> = []
+    app.use((ctx) => {
+      const stream = sse(ctx, { heartbeat: false })
+      seen.push(stream.lastEventId)
+      stream.close()
+    })
+    const server = await serve(app)
+    const { port } = new URL(server.url)
+    for (const headers of ['Last-Event-ID: abc-1\r\n', 'Last-Event-ID: abc-1\r\nLast-Event-ID: abc-2\r\n']) {
+      const socket = net.connect(Number(port), '127.0.0.1')
+      socket.on('error', () => {})
+      cleanups.push(() => socket.destroy())
+      socket.write(`GET / HTTP/1.1\r\nHost: x\r\n${headers}\r\n`)
+      socket.resume()
+    }
+    await pollUntil(
+      () => seen.length === 2,
+      5000,
+      () => `2 requests, saw ${seen.length}`,
+    )
+    expect(seen.sort()).toEqual(['abc-1', undefined])
   })
 })
 
@@ -456,7 +483,12 @@ describe('disconnects', () => {
           })()
         }
       })
-      router.get('/hub', sseHub({ hub, topics: topicsFromQuery, maxBufferedBytes: 1024 * 1024 }))
+      // 'drop' on both routes: a paused reader's stream keeps its queue (and stays open) until
+      // the client leaves, rather than overflowing and closing first.
+      router.get(
+        '/hub',
+        sseHub({ hub, topics: topicsFromQuery, onOverflow: 'drop', maxBufferedBytes: 1024 * 1024 }),
+      )
       const server = await serve(app.use(router.routes()), { http2 })
       // Proof that clients really reset connections here (a paused reader leaving with unread
       // bytes sends a TCP RST): Koa hands exactly these socket errors to ctx.onerror. (HTTP/2
