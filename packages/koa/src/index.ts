@@ -4,7 +4,8 @@
  * - `sseHub({ hub, topics, authorize })` is middleware subscribing the request to hub topics.
  * The stream writes to `ctx.res` directly (`ctx.respond = false`) rather than through a piped
  * `ctx.body` stream: Koa then neither buffers nor ends it, and a client leaving raises no
- * `ERR_STREAM_PREMATURE_CLOSE` on `app.on('error')`. Headers set earlier with `ctx.set` are kept.
+ * `ERR_STREAM_PREMATURE_CLOSE` (nor, once the stream is open, `ECONNRESET`) on `app.on('error')`.
+ * Headers set earlier with `ctx.set` are kept; errors of the app itself still reach Koa.
  */
 import {
   type DefaultEventMap,
