@@ -6,14 +6,13 @@
  * after every write when compression is in the stack.
  */
 import {
-  createEventStream,
   type DefaultEventMap,
   decideHubRoute,
   type EventStream,
   type EventStreamOptions,
   type HubRouteOptions,
 } from '@sse/core'
-import { createNodeSink } from '@sse/core/node'
+import { createNodeEventStream } from '@sse/core/node'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
 /** Options of a stream; `Last-Event-ID` is read from the request. */
@@ -37,10 +36,7 @@ export function sse<M extends object = DefaultEventMap>(
   res: Response,
   options?: SseOptions,
 ): EventStream<M> {
-  return createEventStream<M>(createNodeSink(req, res), {
-    ...options,
-    lastEventId: req.headers['last-event-id'],
-  })
+  return createNodeEventStream<M>(req, res, options)
 }
 
 /**
