@@ -107,9 +107,9 @@ export interface Hub<M extends object = DefaultEventMap> {
    * Subscribes a stream to topics. Replays what the stream missed when it carries a
    * `Last-Event-ID`; resolves once the stream is live. The stream leaves the hub when it closes.
    */
-  subscribe(stream: EventStream<M>, options: SubscribeOptions): Promise<void>
+  subscribe(stream: EventStream<M> | EventStream, options: SubscribeOptions): Promise<void>
   /** Removes a stream from the hub without closing it. */
-  unsubscribe(stream: EventStream<M>): void
+  unsubscribe(stream: EventStream<M> | EventStream): void
   /** Streams subscribed now. */
   readonly size: number
   /** Streams subscribed to `topic` now. */
@@ -256,7 +256,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     return formatLogId(entry)
   }
 
-  async subscribe(stream: EventStream<M>, options: SubscribeOptions): Promise<void> {
+  async subscribe(stream: EventStream<M> | EventStream, options: SubscribeOptions): Promise<void> {
     if (!(stream instanceof EventStreamImpl)) {
       throw new SseError('SSE_INVALID_OPTION', 'hub.subscribe() takes a stream made by createEventStream()')
     }
@@ -296,7 +296,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     if (impl.lastEventId !== undefined) await this.#replay(sub, impl.lastEventId)
   }
 
-  unsubscribe(stream: EventStream<M>): void {
+  unsubscribe(stream: EventStream<M> | EventStream): void {
     const sub = this.#subs.get(stream as EventStreamImpl<object>)
     if (!sub) return
     sub.stream.setOwner(undefined)

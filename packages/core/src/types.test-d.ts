@@ -38,5 +38,7 @@ describe('typed events', () => {
     const hub = createHub<Events>()
     const stream = createEventStream<Events>(createMemorySink())
     expectTypeOf(hub.subscribe(stream, { topics: ['t'] })).toEqualTypeOf<Promise<void>>()
+    // A stream opened without a map (as adapters and createNodeEventStream open them) fits any hub.
+    hub.subscribe(createEventStream(createMemorySink()), { topics: ['t'] })
   })
 })

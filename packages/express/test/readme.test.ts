@@ -4,11 +4,10 @@
  * run here: imported as it is (with `PORT=0`), then read over a real socket by a real client.
  */
 import { once } from 'node:events'
-import { readdir, readFile } from 'node:fs/promises'
 import type http from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
+import { expectReadmeShowsExamples, openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
 import { afterEach, expect, it, vi } from 'vitest'
 
 const DEADLINE_MS = 5000
@@ -21,37 +20,8 @@ afterEach(async () => {
   for (const step of steps) await step()
 })
 
-function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
-}
-
-it('shows every example file in full, and nothing in a ts block that is not in one', async () => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
-  const blocks = tsBlocks(readme)
-  const files = (await readdir(examplesDir)).filter((name) => name.endsWith('.ts'))
-  expect(files.length).toBeGreaterThan(0)
-  const sources = new Map(
-    await Promise.all(
-      files.map(async (name) => [name, await readFile(new URL(name, examplesDir), 'utf8')] as const),
-    ),
-  )
-  for (const block of blocks) {
-    const home = [...sources].find(([, source]) => source.includes(block))
-    expect(home, `this README block is not in any test/readme/*.ts file:\n${block}`).toBeDefined()
-  }
-  for (const [name, source] of sources) {
-    const shown = new Array<boolean>(source.length).fill(false)
-    for (const block of blocks) {
-      for (let at = source.indexOf(block); at >= 0; at = source.indexOf(block, at + 1)) {
-        shown.fill(true, at, at + block.length)
-      }
-    }
-    const hidden = source
-      .split('')
-      .filter((char, i) => !shown[i] && char.trim() !== '')
-      .join('')
-    expect(hidden, `test/readme/${name}: code not shown in the README`).toBe('')
-  }
+it('shows every example file in full, and nothing in a ts block that is not in one', () => {
+  expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)
 })
 
 /** `node:http` as CommonJS code (Express) sees it: the object whose `createServer` `app.listen` calls. */

@@ -6,8 +6,13 @@
  * diagnostics channel, so the test can find its address and close it.
  */
 import diagnostics from 'node:diagnostics_channel'
-import { readdir, readFile } from 'node:fs/promises'
-import { openEventStream, pollUntil, readWithEventSource, withTimeout } from '@sse/test-utils'
+import {
+  expectReadmeShowsExamples,
+  openEventStream,
+  pollUntil,
+  readWithEventSource,
+  withTimeout,
+} from '@sse/test-utils'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, expect, it } from 'vitest'
 
@@ -21,37 +26,11 @@ afterEach(async () => {
   for (const step of steps) await step()
 })
 
-function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
-}
-
-it('shows every example file in full, and nothing in a ts block that is not in one', async () => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
-  const blocks = tsBlocks(readme)
-  const files = (await readdir(examplesDir)).filter((name) => name.endsWith('.ts'))
-  expect(files.sort()).toEqual(['clock.ts', 'hub.ts'])
-  const sources = new Map(
-    await Promise.all(
-      files.map(async (name) => [name, await readFile(new URL(name, examplesDir), 'utf8')] as const),
-    ),
-  )
-  for (const block of blocks) {
-    const home = [...sources].find(([, source]) => source.includes(block))
-    expect(home, `this README block is not in any test/readme/*.ts file:\n${block}`).toBeDefined()
-  }
-  for (const [name, source] of sources) {
-    const shown = new Array<boolean>(source.length).fill(false)
-    for (const block of blocks) {
-      for (let at = source.indexOf(block); at >= 0; at = source.indexOf(block, at + 1)) {
-        shown.fill(true, at, at + block.length)
-      }
-    }
-    const hidden = source
-      .split('')
-      .filter((char, i) => !shown[i] && char.trim() !== '')
-      .join('')
-    expect(hidden, `test/readme/${name}: code not shown in the README`).toBe('')
-  }
+it('shows every example file in full, and nothing in a ts block that is not in one', () => {
+  expect(expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)).toEqual([
+    'clock.ts',
+    'hub.ts',
+  ])
 })
 
 /** Imports an example with `PORT=0`; returns the Fastify instance it created and its IPv4 URL. */

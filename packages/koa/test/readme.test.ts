@@ -4,16 +4,11 @@
  * one change is the port: `app.listen(3000)` listens on 127.0.0.1, port 0.
  */
 import { once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
+import { expectReadmeShowsExamples, openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
 import Koa from 'koa'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const codeBlocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1])
-const exampleFiles = readdirSync(new URL('./readme/', import.meta.url)).sort()
 
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
@@ -65,11 +60,12 @@ async function post(url: string): Promise<unknown> {
 
 describe('the README', () => {
   it('shows each example file exactly, and every ts block is one of them', () => {
-    const files = exampleFiles.map((file) =>
-      readFileSync(new URL(`./readme/${file}`, import.meta.url), 'utf8'),
-    )
-    expect(exampleFiles).toEqual(['clock.ts', 'hub.ts', 'shutdown.ts'])
-    expect(codeBlocks).toEqual(files)
+    expect(
+      expectReadmeShowsExamples(
+        new URL('../README.md', import.meta.url),
+        new URL('./readme/', import.meta.url),
+      ),
+    ).toEqual(['clock.ts', 'hub.ts', 'shutdown.ts'])
   })
 })
 

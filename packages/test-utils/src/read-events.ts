@@ -317,7 +317,13 @@ function openHttp2(url: URL, options: OpenEventStreamOptions, reader: Reader): P
     }
     session.on('error', fail)
     stream.on('error', fail)
+    // Closing the reader before the head (its signal aborting) emits no 'error': settle on 'close'.
+    let responded = false
+    stream.once('close', () => {
+      if (!responded) fail(new Error('the HTTP/2 stream closed before the response head'))
+    })
     stream.once('response', (head) => {
+      responded = true
       const headers: IncomingHttpHeaders = {}
       for (const [name, value] of Object.entries(head)) {
         if (name.startsWith(':') || value === undefined) continue

@@ -1,0 +1,83 @@
+/**
+ * The code in the root README and in @sse/core's README runs as written: the blocks are the
+ * files of `test/readme/` (checked both ways), and each file is imported here with `PORT=0` and
+ * read by a real client over a real socket.
+ */
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, expect, it, vi } from 'vitest'
+import { expectReadmeShowsExamples, openEventStream, readWithEventSource, withTimeout } from '../src/index.ts'
+
+const examples = new URL('./readme/', import.meta.url)
+let cleanup: Array<() => unknown> = []
+
+afterEach(async () => {
+  const steps = cleanup.reverse()
+  cleanup = []
+  for (const step of steps) await step()
+})
+
+it('the READMEs show the example files, and nothing else', () => {
+  const core = new URL('../../core/README.md', import.meta.url)
+  expect(expectReadmeShowsExamples(core, examples, ['core-clock.ts', 'core-hub.ts'])).toHaveLength(2)
+  expect(
+    expectReadmeShowsExamples(new URL('../../../README.md', import.meta.url), examples, ['core-hub.ts']),
+  ).toEqual(['core-hub.ts'])
+})
+
+/** Imports an example with `PORT=0`; returns the one server it created. */
+async function runExample(name: string): Promise<{ url: string; server: http.Server }> {
+  const createServer = vi.spyOn(http, 'createServer')
+  const port = process.env.PORT
+  process.env.PORT = '0'
+  let servers: http.Server[]
+  try {
+    await import(`./readme/${name}`)
+  } finally {
+    servers = createServer.mock.results.map((result) => result.value as http.Server)
+    createServer.mockRestore()
+    if (port === undefined) delete process.env.PORT
+    else process.env.PORT = port
+  }
+  expect(servers, `${name} starts one server`).toHaveLength(1)
+  const server = servers[0]!
+  cleanup.push(async () => {
+    if (!server.listening) return
+    const closed = once(server, 'close')
+    server.close()
+    server.closeAllConnections()
+    await withTimeout(closed, 5000, `closing the server of ${name}`)
+  })
+  if (!server.listening) await withTimeout(once(server, 'listening'), 5000, `${name} to listen`)
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+}
+
+it('core-clock.ts: an EventSource gets the server time', async () => {
+  const { url } = await runExample('core-clock.ts')
+  const source = await readWithEventSource(url, { eventNames: ['tick'] })
+  cleanup.push(() => source.close())
+  const [tick] = await source.waitFor(1)
+  expect(tick!.type).toBe('tick')
+  expect(new Date(tick!.data).toISOString()).toBe(tick!.data)
+})
+
+it('core-hub.ts: a POST reaches subscribers, and SIGTERM ends the streams and the server', async () => {
+  const before = new Set(process.listeners('SIGTERM'))
+  const { url, server } = await runExample('core-hub.ts')
+  const [shutdown] = process.listeners('SIGTERM').filter((listener) => !before.has(listener))
+  expect(shutdown).toBeDefined()
+  cleanup.push(() => process.off('SIGTERM', shutdown!))
+
+  const reader = await openEventStream(url)
+  cleanup.push(() => reader.close())
+  const posted = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) })
+  const id = await withTimeout(posted.text(), 5000, 'the POST body')
+  expect(await reader.next()).toEqual({ id, event: 'news', data: '{"title":"hello"}' })
+
+  const closed = once(server, 'close')
+  await withTimeout(Promise.resolve(shutdown!('SIGTERM')), 5000, 'the SIGTERM handler')
+  expect(await reader.waitForEnd()).toBe('end')
+  expect(reader.retries).toHaveLength(1)
+  await withTimeout(closed, 2000, 'server.close() after hub.close()')
+})
