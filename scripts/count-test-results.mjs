@@ -9,7 +9,9 @@ import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const npmStatus = Number(process.argv[2] ?? 0)
 const workspaces = ['packages', 'examples']
-  .flatMap((dir) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((name) => join(dir, name)) : []))
+  .flatMap((dir) =>
+    existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((name) => join(dir, name)) : [],
+  )
   .concat(['bench'])
   .filter((dir) => existsSync(join(root, dir, 'package.json')))
 
