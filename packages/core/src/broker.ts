@@ -9,7 +9,10 @@
  *   same epoch, across all topics (one log per hub, so one `Last-Event-ID` covers a stream
  *   subscribed to several topics).
  * - `subscribe` delivers every entry, published by any process, to the listener in `seq` order,
- *   each once. Delivery may lag behind `history` (the hub de-duplicates by `seq`).
+ *   each once. Delivery may lag behind `history` (the hub de-duplicates by `seq`). When the
+ *   broker knows it skipped entries (it was cut off from its store longer than the store kept
+ *   them, or the store lost its data), it calls `onGap` instead of delivering a silent gap: the
+ *   hub then closes its streams, which reconnect and replay from history (or get a reset).
  * - `history(topics, after)` returns every entry of `topics` with `seq > after.seq`, ascending,
  *   and the log head it read up to; or a reset when it cannot prove the list is complete: the
  *   epoch differs (history was lost), entries after `after` on those topics were trimmed, or
@@ -18,6 +21,7 @@
  *   Redis), so a stale id is always detected, never answered with a silent gap.
  * - Failures reject with `SseError('SSE_BROKER_UNAVAILABLE', …)`; nothing is dropped silently.
  */
+import type { SseError } from './errors.ts'
 import type { LogPosition } from './last-event-id.ts'
 
 /** What a hub hands to the broker: the event name and the already serialized data. */
@@ -48,8 +52,11 @@ export type HistoryResult =
 export interface Broker {
   /** Appends a message to `topic` and to the log; resolves with the stored entry. */
   publish(topic: string, message: BrokerMessage): Promise<BrokerEntry>
-  /** Delivers every entry (from any process) to `listener`, in `seq` order. Returns an unsubscribe function. */
-  subscribe(listener: (entry: BrokerEntry) => void): () => void
+  /**
+   * Delivers every entry (from any process) to `listener`, in `seq` order; calls `onGap` when
+   * live entries were lost. Returns an unsubscribe function.
+   */
+  subscribe(listener: (entry: BrokerEntry) => void, onGap?: (error: SseError) => void): () => void
   /** Entries of `topics` after `after`, or a reset (see the obligations above). */
   history(topics: readonly string[], after: LogPosition): Promise<HistoryResult>
   /** The current head of the log. */

@@ -24,6 +24,8 @@ export type SseErrorCode =
   | 'SSE_HUB_CLOSED'
   /** The broker (history and fan-out engine) could not be reached or refused an operation. */
   | 'SSE_BROKER_UNAVAILABLE'
+  /** The broker lost live events (an outage longer than its store kept them, or a store that lost its data). */
+  | 'SSE_BROKER_GAP'
 
 /**
  * @example

@@ -509,6 +509,33 @@ describe('hub: many clients coming and going', () => {
   })
 })
 
+describe('hub: a broker that lost live events', () => {
+  it('closes every stream so clients resume from history, and reports the gap', async () => {
+    let reportGap: (error: SseError) => void = () => {}
+    class GappyBroker extends MemoryBroker {
+      override subscribe(
+        listener: (entry: BrokerEntry) => void,
+        onGap?: (error: SseError) => void,
+      ): () => void {
+        if (onGap) reportGap = onGap
+        return super.subscribe(listener)
+      }
+    }
+    const hub = hubFor({ broker: new GappyBroker() })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const clients = [connect(hub, ['a']), connect(hub, ['a', 'b'])]
+    hub.publish('a', { data: 'before the gap' })
+    reportGap(new SseError('SSE_BROKER_GAP', 'lost'))
+    for (const client of clients) {
+      expect(client.stream.closed).toBe(true)
+      expect(events(client.sink).map((event) => event.data)).toEqual(['before the gap'])
+    }
+    expect(hub.size).toBe(0)
+    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+  })
+})
+
 describe('hub: a broker’s contract as the hub relies on it', () => {
   it('publishes through any Broker implementation and replays from it', async () => {
     // A minimal broker written against the interface only, as @sse/redis is.

@@ -204,7 +204,10 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     this.#serializer = options.serializer
     if (options.heartbeat !== false)
       this.#heartbeat = new Heartbeat(options.heartbeat ?? DEFAULT_HEARTBEAT_MS, timers)
-    this.#stopBroker = this.#broker.subscribe((entry) => this.#onEntry(entry))
+    this.#stopBroker = this.#broker.subscribe(
+      (entry) => this.#onEntry(entry),
+      (error) => this.#onGap(error),
+    )
   }
 
   get closed(): boolean {
@@ -373,6 +376,17 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       this.#scheduled = true
       queueMicrotask(() => this.#flush())
     }
+  }
+
+  /**
+   * The broker lost live entries: rather than let streams go on with a hole, close them. Each
+   * client reconnects with its `Last-Event-ID` and gets the missed events from history, or a
+   * reset when history lost them too.
+   */
+  #onGap(error: SseError): void {
+    this.#emit('error', error)
+    this.#flush()
+    for (const sub of [...this.#subs.values()]) sub.stream.close()
   }
 
   /** Fans out the events published since the last flush: one shared buffer per topic. */
