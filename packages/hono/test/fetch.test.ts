@@ -85,7 +85,10 @@ describe('the response', () => {
 
   it('sends the headers option with the SSE headers, one value per name', async () => {
     const hub = testHub()
-    const { app } = buildApp(hub, { heartbeat: false, headers: { 'cache-control': 'no-store', 'X-Extra': '1' } })
+    const { app } = buildApp(hub, {
+      heartbeat: false,
+      headers: { 'cache-control': 'no-store', 'X-Extra': '1' },
+    })
     const response = await request(app, '/stream')
     expect(response.headers.get('cache-control')).toBe('no-store')
     expect(response.headers.get('x-extra')).toBe('1')
@@ -127,7 +130,9 @@ describe('events', () => {
     const { app } = buildApp(hub)
     const ids: string[] = []
     for (let i = 1; i <= 5; i++) ids.push(await hub.publish('r', { data: `e${i}` }))
-    const reader = readResponse(await request(app, '/hub?topics=r', { headers: { 'Last-Event-ID': ids[1]! } }))
+    const reader = readResponse(
+      await request(app, '/hub?topics=r', { headers: { 'Last-Event-ID': ids[1]! } }),
+    )
     await reader.waitFor(3)
     ids.push(await hub.publish('r', { data: 'e6' }))
     const events = await reader.waitFor(4)
@@ -142,7 +147,9 @@ describe('events', () => {
     const { app } = buildApp(hub)
     const { epoch } = parseLogId(await hub.publish('r', { data: 'before' }))!
     const lastEventId = `${epoch}-999`
-    const reader = readResponse(await request(app, '/hub?topics=r', { headers: { 'Last-Event-ID': lastEventId } }))
+    const reader = readResponse(
+      await request(app, '/hub?topics=r', { headers: { 'Last-Event-ID': lastEventId } }),
+    )
     const [notice] = await reader.waitFor(1)
     expect(notice!.event).toBe(RESET_EVENT)
     expect(JSON.parse(notice!.data)).toEqual({ reason: 'unknown', lastEventId })
@@ -186,7 +193,12 @@ describe('a reader that reads nothing', () => {
 
   it("keeps memory bounded and closes the stream under 'close'; the body holds a prefix", async () => {
     const hub = testHub()
-    const { app, opened } = buildApp(hub, { heartbeat: false, maxBufferedBytes, highWaterMark, onOverflow: 'close' })
+    const { app, opened } = buildApp(hub, {
+      heartbeat: false,
+      maxBufferedBytes,
+      highWaterMark,
+      onOverflow: 'close',
+    })
     const response = await request(app, '/stream')
     const [stream] = opened.streams
     let sent = 0
@@ -209,7 +221,12 @@ describe('a reader that reads nothing', () => {
 
   it("keeps memory bounded and drops events under 'drop'; nothing lost but the dropped", async () => {
     const hub = testHub()
-    const { app, opened } = buildApp(hub, { heartbeat: false, maxBufferedBytes, highWaterMark, onOverflow: 'drop' })
+    const { app, opened } = buildApp(hub, {
+      heartbeat: false,
+      maxBufferedBytes,
+      highWaterMark,
+      onOverflow: 'drop',
+    })
     const response = await request(app, '/stream')
     const [stream] = opened.streams
     let maxBuffered = 0
@@ -240,7 +257,8 @@ describe('a reader that reads nothing', () => {
     const response = await request(app, '/hub?topics=flood')
     await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe the request')
     const ids: string[] = []
-    while (hub.stats.overflowCloses === 0 && ids.length < 1000) ids.push(await hub.publish('flood', { data: payload }))
+    while (hub.stats.overflowCloses === 0 && ids.length < 1000)
+      ids.push(await hub.publish('flood', { data: payload }))
     expect(hub.stats.overflowCloses).toBe(1)
     expect(hub.size).toBe(0)
     expect(reasons).toEqual(['overflow'])
@@ -269,7 +287,9 @@ describe('the client leaving', () => {
     const hub = testHub()
     const reasons = unsubscribeReasons(hub)
     const { app } = buildApp(hub)
-    const readers = await Promise.all([1, 2, 3].map(async () => readResponse(await request(app, '/hub?topics=a,b'))))
+    const readers = await Promise.all(
+      [1, 2, 3].map(async () => readResponse(await request(app, '/hub?topics=a,b'))),
+    )
     await pollUntil(() => hub.size === 3, 5000, 'three subscriptions')
     await Promise.all(readers.map((reader) => withTimeout(reader.cancel(), 5000, 'cancelling a body')))
     expect(hub.size).toBe(0)
@@ -297,7 +317,11 @@ describe('the client leaving', () => {
     await app.fetch(new Request('http://localhost/hub?topics=a', { signal: client.signal }))
     await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe the request')
     client.abort()
-    await pollUntil(() => hub.size === 0, 1000, () => `hub.size to drop, is ${hub.size}`)
+    await pollUntil(
+      () => hub.size === 0,
+      1000,
+      () => `hub.size to drop, is ${hub.size}`,
+    )
     expect(reasons).toEqual(['client'])
   })
 

@@ -68,14 +68,26 @@ export function readResponse(response: Response): ResponseReader {
       return ended
     },
     async waitFor(count, timeoutMs = 5000) {
-      await pollUntil(() => events.length >= count, timeoutMs, () => `${count} events; got ${describe()}`)
+      await pollUntil(
+        () => events.length >= count,
+        timeoutMs,
+        () => `${count} events; got ${describe()}`,
+      )
       return events.slice(0, count)
     },
     waitForComments(count, timeoutMs = 5000) {
-      return pollUntil(() => comments.length >= count, timeoutMs, () => `${count} comments; got ${describe()}`)
+      return pollUntil(
+        () => comments.length >= count,
+        timeoutMs,
+        () => `${count} comments; got ${describe()}`,
+      )
     },
     async waitForEnd(timeoutMs = 5000) {
-      await pollUntil(() => ended !== undefined, timeoutMs, () => `the end of the body; got ${describe()}`)
+      await pollUntil(
+        () => ended !== undefined,
+        timeoutMs,
+        () => `the end of the body; got ${describe()}`,
+      )
       return ended!
     },
     async cancel() {

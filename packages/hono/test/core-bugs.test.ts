@@ -1,0 +1,69 @@
+/**
+ * Bugs in `@sse/core` seen through Hono, each shown by a minimal test. An open one is marked
+ * `it.fails`: the run stays green while the bug is there and turns red once it is fixed, as a
+ * reminder to drop `.fails`; the test then guards the fix.
+ */
+import { createHub, type EventStream } from '@sse/core'
+import { pollUntil } from '@sse/test-utils'
+import { Hono } from 'hono'
+import { afterEach, expect, it } from 'vitest'
+import { sse, sseHub } from '../src/index.ts'
+import { readResponse } from './read-response.ts'
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/**
+ * OPEN. packages/core/src/event-stream.ts, `#finish()`: it sets `this.#queue = undefined` for
+ * every reason, so frames that `send()` accepted (returned `true`) while the transport was full
+ * are thrown away by a server-side `close()`: neither delivered nor counted in `droppedEvents`.
+ * A client that was briefly slow loses the last events of a per-client stream (an LLM answer's
+ * `done`), and `hub.close()` loses the final event and the jittered `retry:` it writes just
+ * before closing (next test), so those clients reconnect at once, together.
+ * Fix: in `#finish`, when `reason === 'server'` and the queue is not empty, hand it to the sink
+ * (`sink.write(concat(queue))`, bounded by `maxBufferedBytes`) before `sink.close()`; keep
+ * discarding on 'overflow' and 'client'. (A Node sink might then want a grace period before it
+ * destroys a socket whose peer never drains, so that `server.close()` stays prompt.)
+ */
+it.fails('close() delivers the events send() accepted while the client was not reading', async () => {
+  let stream: EventStream | undefined
+  const app = new Hono()
+  app.get('/stream', (c) =>
+    sse(
+      c,
+      (opened) => {
+        stream = opened
+      },
+      { heartbeat: false, highWaterMark: 16 },
+    ),
+  )
+  const response = await app.request('/stream')
+  expect(stream!.send({ data: 'first, fills the body' })).toBe(true)
+  expect(stream!.send({ data: 'second, queued in core' })).toBe(true)
+  expect(stream!.bufferedBytes).toBeGreaterThan(0)
+  expect(stream!.droppedEvents).toBe(0)
+  stream!.close()
+  const reader = readResponse(response)
+  await reader.waitForEnd()
+  expect(reader.events.map((event) => event.data)).toEqual([
+    'first, fills the body',
+    'second, queued in core',
+  ])
+})
+
+it.fails('hub.close() delivers its final event and retry to a stream that is backed up', async () => {
+  const hub = createHub({ heartbeat: false })
+  cleanups.push(() => hub.close({ retry: false }))
+  const app = new Hono()
+  app.get('/hub', sseHub({ hub, topics: () => ['news'], highWaterMark: 16 }))
+  const response = await app.request('/hub')
+  await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe the request')
+  await hub.publish('news', { data: 'fills the body' })
+  await hub.close({ event: { event: 'bye', data: 'restarting' } })
+  const reader = readResponse(response)
+  await reader.waitForEnd()
+  expect(reader.events.map((event) => event.event ?? 'message')).toEqual(['message', 'bye'])
+  expect(reader.retries).toHaveLength(1)
+})

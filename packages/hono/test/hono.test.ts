@@ -1,0 +1,474 @@
+/**
+ * What only Hono has, on real sockets through `@hono/node-server`: HTTP/2 over TLS, Hono's own
+ * middleware in front of a stream (`compress()`, `cors()`, `etag()`, headers set before and
+ * after `next()`), `authorize` refusals and errors reaching `app.onError`, a stream callback
+ * that throws or rejects, client aborts and a graceful shutdown with many streams open.
+ */
+import { createHub, type EventStream, type Hub } from '@sse/core'
+import { type OpenEventStreamOptions, openEventStream, pollUntil, withTimeout } from '@sse/test-utils'
+import { Hono } from 'hono'
+import { compress } from 'hono/compress'
+import { cors } from 'hono/cors'
+import { etag } from 'hono/etag'
+import { HTTPException } from 'hono/http-exception'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type SseHubOptions, sse, sseHub } from '../src/index.ts'
+import { openH2 } from './read-h2.ts'
+import { readResponse } from './read-response.ts'
+import { type Certificate, type Protocol, type ServedApp, selfSignedCertificate, serveApp } from './serve.ts'
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  vi.restoreAllMocks()
+})
+
+function testHub(options: Parameters<typeof createHub>[0] = { heartbeat: false }): Hub {
+  const hub = createHub(options)
+  cleanups.push(() => hub.close({ retry: false }))
+  return hub
+}
+
+async function serve(app: Hono, protocol: Protocol = 'http1', certificate?: Certificate): Promise<ServedApp> {
+  const server = await serveApp(app, protocol, certificate)
+  cleanups.push(() => server.close())
+  return server
+}
+
+async function open(url: string, options?: OpenEventStreamOptions) {
+  const reader = await openEventStream(url, options)
+  cleanups.push(() => reader.close())
+  return reader
+}
+
+/** A plain request (refusals are not streams), with a deadline on the head and the body. */
+async function request(url: string, init: RequestInit = {}): Promise<{ response: Response; text: string }> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })
+  const text = await withTimeout(response.text(), 5000, `the body of ${url}`)
+  return { response, text }
+}
+
+/** `/stream` hands its streams to the test; `/hub` subscribes to `?topics=`. */
+function routes(app: Hono, hub: Hub, hubOptions: Partial<SseHubOptions> = {}): EventStream[] {
+  const streams: EventStream[] = []
+  app.get('/stream', (c) =>
+    sse(
+      c,
+      (stream) => {
+        streams.push(stream)
+        cleanups.push(() => stream.close())
+      },
+      { heartbeat: false },
+    ),
+  )
+  app.get(
+    '/hub',
+    sseHub({ hub, topics: (c) => (c.req.query('topics') ?? '').split(',').filter(Boolean), ...hubOptions }),
+  )
+  return streams
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']
+
+describe('HTTP/2 over TLS (@hono/node-server with http2.createSecureServer)', () => {
+  let certificate: Certificate | undefined
+  beforeAll(() => {
+    certificate = selfSignedCertificate()
+    if (!certificate)
+      console.info('[@sse/hono] openssl not found: the HTTP/2 cases run over h2c instead of TLS')
+  })
+
+  /** Opens over TLS with the test certificate, or over h2c when there is none. */
+  async function openHttp2(url: string) {
+    if (certificate) {
+      const reader = await openH2(url, certificate.cert)
+      cleanups.push(() => reader.close())
+      return reader
+    }
+    const reader = await open(url, { http2: true })
+    return {
+      status: reader.status,
+      headerNames: Object.keys(reader.headers),
+      headers: reader.headers,
+      events: reader.events,
+      waitFor: (count: number) => reader.waitFor(count),
+      close: () => reader.close(),
+    }
+  }
+
+  async function serveHttp2(app: Hono): Promise<ServedApp> {
+    return certificate ? serve(app, 'h2', certificate) : serve(app, 'h2c')
+  }
+
+  it('sends no connection-specific or length header, and streams events one by one', async () => {
+    const app = new Hono()
+    const hub = testHub()
+    const streams = routes(app, hub)
+    const server = await serveHttp2(app)
+
+    const reader = await openHttp2(`${server.url}/stream`)
+    expect(reader.status).toBe(200)
+    expect(reader.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    expect(reader.headers['cache-control']).toBe('no-cache, no-transform')
+    for (const name of HOP_BY_HOP) expect(reader.headerNames).not.toContain(name)
+    await pollUntil(() => streams.length === 1, 5000, 'the route to open its stream')
+    // Each event is awaited before the next is sent: if anything buffered, a wait would time out.
+    for (let i = 1; i <= 3; i++) {
+      streams[0]!.send({ id: String(i), data: `event ${i}` })
+      expect((await reader.waitFor(i))[i - 1]).toEqual({
+        event: undefined,
+        id: String(i),
+        data: `event ${i}`,
+      })
+    }
+
+    const hubReader = await openHttp2(`${server.url}/hub?topics=h2`)
+    for (const name of HOP_BY_HOP) expect(hubReader.headerNames).not.toContain(name)
+    await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe')
+    for (let i = 1; i <= 3; i++) {
+      await hub.publish('h2', { data: `published ${i}` })
+      expect((await hubReader.waitFor(i))[i - 1]?.data).toBe(`published ${i}`)
+    }
+  })
+
+  it('frees the hub within 1 s of the client resetting its stream', async () => {
+    const app = new Hono()
+    const hub = testHub()
+    routes(app, hub)
+    const server = await serveHttp2(app)
+    const readers = await Promise.all([1, 2, 3].map(() => openHttp2(`${server.url}/hub?topics=a,b`)))
+    await pollUntil(() => hub.size === 3, 5000, 'three subscriptions')
+    await Promise.all(readers.map((reader) => reader.close()))
+    await pollUntil(
+      () => hub.size === 0,
+      1000,
+      () => `hub.size to drop to 0, is ${hub.size}`,
+    )
+    expect(hub.topics().size).toBe(0)
+  })
+})
+
+describe('compress()', () => {
+  it('leaves the stream alone: no Content-Encoding, and events arrive one by one', async () => {
+    const app = new Hono()
+    app.use(compress())
+    const hub = testHub()
+    const streams = routes(app, hub)
+    app.get('/json', (c) => c.json({ text: 'y'.repeat(4000) }))
+    const server = await serve(app)
+    const reader = await open(`${server.url}/stream`, { headers: { 'accept-encoding': 'gzip, deflate' } })
+    expect(reader.headers['content-encoding']).toBeUndefined()
+    await pollUntil(() => streams.length === 1, 5000, 'the route to open its stream')
+    for (let i = 1; i <= 3; i++) {
+      streams[0]!.send({ data: 'x'.repeat(2000) + i }) // above compress()'s 1 KiB threshold
+      expect((await reader.waitFor(i))[i - 1]?.data.endsWith(String(i))).toBe(true)
+    }
+    // A plain JSON route behind the same middleware is compressed: compress() is active.
+    const json = await fetch(`${server.url}/json`, { signal: AbortSignal.timeout(5000) })
+    expect(json.headers.get('content-encoding')).toBe('gzip')
+    await json.body?.cancel()
+  })
+
+  it('is kept out by Cache-Control: no-transform even when its filter accepts event streams', async () => {
+    const app = new Hono()
+    app.use(compress({ contentTypeFilter: () => true, threshold: 0 }))
+    const hub = testHub()
+    routes(app, hub)
+    const server = await serve(app)
+    const reader = await open(`${server.url}/hub?topics=z`, { headers: { 'accept-encoding': 'gzip' } })
+    expect(reader.headers['content-encoding']).toBeUndefined()
+    await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe')
+    await hub.publish('z', { data: 'through' })
+    expect((await reader.next()).data).toBe('through')
+  })
+
+  it('compresses a stream whose Cache-Control override drops no-transform (gzip then holds events back)', async () => {
+    // Why the README says to keep `no-transform` when overriding Cache-Control: Node's
+    // CompressionStream emits nothing until its input ends (or a block fills), so events would stall.
+    const app = new Hono()
+    app.use(compress({ contentTypeFilter: () => true }))
+    app.get('/stream', (c) =>
+      sse(c, (stream) => cleanups.push(() => stream.close()), {
+        heartbeat: false,
+        headers: { 'Cache-Control': 'no-cache' },
+      }),
+    )
+    const server = await serve(app)
+    const reader = await open(`${server.url}/stream`, { headers: { 'accept-encoding': 'gzip' } })
+    expect(reader.headers['content-encoding']).toBe('gzip')
+  })
+})
+
+describe('other middleware', () => {
+  it('cors(): its headers reach the stream and the hub route, and preflights are answered', async () => {
+    const app = new Hono()
+    app.use(cors({ origin: 'https://app.example', credentials: true }))
+    const hub = testHub()
+    routes(app, hub)
+    const server = await serve(app)
+    for (const path of ['/stream', '/hub?topics=c']) {
+      const reader = await open(`${server.url}${path}`, { headers: { origin: 'https://app.example' } })
+      expect(reader.status).toBe(200)
+      expect(reader.headers['access-control-allow-origin'], path).toBe('https://app.example')
+      expect(reader.headers['access-control-allow-credentials'], path).toBe('true')
+      expect(reader.headers['content-type'], path).toBe('text/event-stream; charset=utf-8')
+      await reader.waitForComments(1)
+    }
+    const { response } = await request(`${server.url}/hub?topics=c`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'last-event-id',
+      },
+    })
+    expect(response.status).toBe(204)
+    expect(response.headers.get('access-control-allow-headers')).toContain('last-event-id')
+  })
+
+  it('headers set before and after next() go out with the stream; middleware sees the 200', async () => {
+    const app = new Hono()
+    const seen: Array<[number, string | null]> = []
+    app.use(async (c, next) => {
+      c.header('X-Request-Id', 'req-1')
+      await next()
+      seen.push([c.res.status, c.res.headers.get('content-type')])
+      c.header('X-After', 'set after next()')
+    })
+    const hub = testHub()
+    routes(app, hub)
+    const server = await serve(app)
+    const reader = await open(`${server.url}/hub?topics=m`)
+    expect(reader.headers['x-request-id']).toBe('req-1')
+    expect(reader.headers['x-after']).toBe('set after next()')
+    expect(seen).toEqual([[200, 'text/event-stream; charset=utf-8']])
+    await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe')
+    await hub.publish('m', { data: 'after middleware' })
+    expect((await reader.next()).data).toBe('after middleware')
+  })
+
+  it('etag() withholds the response until the stream ends, buffering it past the bound: keep it off event-stream routes', async () => {
+    // etag() digests a clone of the body before answering: it reads the clone to its end, so
+    // nothing reaches the client while the stream is open, and the other branch of the tee holds
+    // everything sent meanwhile, past core's bounded queue ('drop' here, so the stream stays open).
+    const maxBufferedBytes = 16 * 1024
+    const highWaterMark = 1024
+    const app = new Hono()
+    app.use(etag())
+    let stream: EventStream | undefined
+    app.get('/stream', (c) =>
+      sse(
+        c,
+        (opened) => {
+          stream = opened
+        },
+        { heartbeat: false, maxBufferedBytes, highWaterMark, onOverflow: 'drop' },
+      ),
+    )
+    let answered = false
+    const responding = Promise.resolve(app.request('/stream')).then((response) => {
+      answered = true
+      return response
+    })
+    await pollUntil(() => stream !== undefined, 5000, 'the route to open its stream')
+    const sent = 200
+    for (let i = 0; i < sent; i++) {
+      stream!.send({ id: String(i), data: 'z'.repeat(4096) })
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(answered).toBe(false)
+    // etag()'s reader keeps pulling, so core's queue drains; then nothing is left behind on close.
+    await pollUntil(() => stream!.bufferedBytes === 0, 5000, "the queue to drain into etag()'s tee")
+    expect(answered).toBe(false)
+    stream!.close()
+    const response = await withTimeout(responding, 5000, 'the etag() response once the stream ended')
+    expect(response.headers.get('etag')).toMatch(/^"/)
+    const reader = readResponse(response)
+    await reader.waitForEnd()
+    expect(reader.events.length + stream!.droppedEvents).toBe(sent)
+    // Held outside the stream's bound (its queue cap plus the body's high-water mark):
+    expect(reader.bytes).toBeGreaterThan(4 * (maxBufferedBytes + highWaterMark))
+  })
+})
+
+describe('authorize', () => {
+  async function serveAuthorized(authorize: SseHubOptions['authorize'], onError = true) {
+    const app = new Hono()
+    if (onError) {
+      app.onError((error, c) =>
+        c.json({ handled: error instanceof Error ? error.message : String(error) }, 500),
+      )
+    }
+    const hub = testHub()
+    routes(app, hub, { authorize })
+    return { server: await serve(app), hub }
+  }
+
+  it('refuses with 401 and a JSON body and headers, 403 on false, 204 with no body', async () => {
+    const { server, hub } = await serveAuthorized((c) => {
+      const who = c.req.header('authorization')
+      if (who === undefined)
+        return { status: 401, body: { error: 'log in' }, headers: { 'WWW-Authenticate': 'Bearer' } }
+      if (who === 'Bearer stopped') return { status: 204 }
+      return who === 'Bearer ok'
+    })
+    const url = `${server.url}/hub?topics=private`
+
+    const unauthorized = await request(url)
+    expect(unauthorized.response.status).toBe(401)
+    expect(unauthorized.response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(unauthorized.response.headers.get('www-authenticate')).toBe('Bearer')
+    expect(JSON.parse(unauthorized.text)).toEqual({ error: 'log in' })
+
+    const forbidden = await request(url, { headers: { authorization: 'Bearer other' } })
+    expect(forbidden.response.status).toBe(403)
+    expect(JSON.parse(forbidden.text)).toEqual({ error: 'forbidden' })
+
+    const stopped = await request(url, { headers: { authorization: 'Bearer stopped' } })
+    expect(stopped.response.status).toBe(204)
+    expect(stopped.text).toBe('')
+    expect(stopped.response.headers.get('content-type')).toBeNull()
+
+    const allowed = await open(url, { headers: { authorization: 'Bearer ok' } })
+    expect(allowed.status).toBe(200)
+    await pollUntil(() => hub.size === 1, 5000, 'the allowed request to subscribe')
+    expect(hub.stats.streams).toBe(1)
+  })
+
+  it('refuses invalid topics with 400, naming the problem', async () => {
+    const { server, hub } = await serveAuthorized(undefined)
+    const { response, text } = await request(`${server.url}/hub`)
+    expect(response.status).toBe(400)
+    expect(JSON.parse(text)).toEqual({ error: 'no topics to subscribe to' })
+    expect(hub.size).toBe(0)
+  })
+
+  it('a throwing or rejecting authorize goes to app.onError', async () => {
+    const { server, hub } = await serveAuthorized(async (c) => {
+      if (c.req.query('how') === 'throw') throw new Error('auth backend down')
+      throw new HTTPException(503, { message: 'try later' })
+    })
+    const thrown = await request(`${server.url}/hub?topics=a&how=throw`)
+    expect(thrown.response.status).toBe(500)
+    expect(JSON.parse(thrown.text)).toEqual({ handled: 'auth backend down' })
+    const rejected = await request(`${server.url}/hub?topics=a`)
+    expect(JSON.parse(rejected.text)).toEqual({ handled: 'try later' })
+    expect(hub.size).toBe(0)
+  })
+
+  it("without app.onError, Hono's default error handling answers", async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const { server } = await serveAuthorized(() => {
+      throw new HTTPException(401, { message: 'no token' })
+    }, false)
+    const { response, text } = await request(`${server.url}/hub?topics=a`)
+    expect(response.status).toBe(401)
+    expect(text).toBe('no token')
+  })
+})
+
+describe('the sse() callback', () => {
+  it('a synchronous throw goes to app.onError (500), and the stream it got is closed', async () => {
+    const app = new Hono()
+    const errors: unknown[] = []
+    app.onError((error, c) => {
+      errors.push(error)
+      return c.text('handled', 500)
+    })
+    let opened: EventStream | undefined
+    app.get('/stream', (c) =>
+      sse(c, (stream) => {
+        opened = stream
+        throw new Error('bad setup')
+      }),
+    )
+    const server = await serve(app)
+    const { response, text } = await request(`${server.url}/stream`)
+    expect(response.status).toBe(500)
+    expect(text).toBe('handled')
+    expect(errors).toEqual([new Error('bad setup')])
+    expect(opened?.closed).toBe(true)
+  })
+
+  it('a rejection closes the stream (the 200 is already out) and is logged', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const app = new Hono()
+    const onError = vi.fn()
+    app.onError((error, c) => {
+      onError(error)
+      return c.text('unexpected', 500)
+    })
+    let fail: ((error: Error) => void) | undefined
+    app.get('/stream', (c) =>
+      sse(
+        c,
+        async (stream) => {
+          stream.send({ data: 'before the failure' })
+          await new Promise<void>((_, reject) => {
+            fail = reject
+          })
+        },
+        { heartbeat: false },
+      ),
+    )
+    const server = await serve(app)
+    const reader = await open(`${server.url}/stream`)
+    expect(reader.status).toBe(200)
+    expect((await reader.next()).data).toBe('before the failure')
+    fail!(new Error('lost the upstream'))
+    expect(await reader.waitForEnd()).toBe('end')
+    expect(onError).not.toHaveBeenCalled()
+    expect(logged).toHaveBeenCalledWith(
+      expect.stringContaining('[@sse/hono]'),
+      new Error('lost the upstream'),
+    )
+  })
+})
+
+describe('shutdown', () => {
+  it('hub.close() ends 100 open streams with a retry, then server.close() completes within 2 s', async () => {
+    const app = new Hono()
+    const hub = testHub()
+    routes(app, hub)
+    const served = await serve(app)
+    const readers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => open(`${served.url}/hub?topics=all,t${i % 10}`)),
+    )
+    await pollUntil(
+      () => hub.size === 100,
+      10_000,
+      () => `100 subscriptions, have ${hub.size}`,
+    )
+    await withTimeout(hub.close({ event: { event: 'bye', data: 'restarting' } }), 2000, 'hub.close()')
+    await Promise.all(readers.map((reader) => reader.waitForEnd()))
+    for (const reader of readers) {
+      expect(reader.ended).toBe('end')
+      expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
+      expect(reader.retries).toHaveLength(1)
+    }
+    // The server's own close, without destroying anything: no stream holds it open.
+    await withTimeout(
+      new Promise<void>((resolve, reject) =>
+        served.server.close((error) => (error ? reject(error) : resolve())),
+      ),
+      2000,
+      'server.close() after hub.close()',
+    )
+  })
+
+  it('a client abort over a real socket frees the stream and the hub within 1 s', async () => {
+    const app = new Hono()
+    const hub = testHub()
+    const streams = routes(app, hub)
+    const server = await serve(app)
+    const reader = await open(`${server.url}/stream`)
+    const hubReader = await open(`${server.url}/hub?topics=gone`)
+    await pollUntil(() => streams.length === 1 && hub.size === 1, 5000, 'both routes to open')
+    await Promise.all([reader.close(), hubReader.close()])
+    await pollUntil(
+      () => streams[0]!.closed && hub.size === 0,
+      1000,
+      () => `the stream to close (${streams[0]!.closed}) and the hub to drop it (size ${hub.size})`,
+    )
+  })
+})
