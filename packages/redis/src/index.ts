@@ -1,0 +1,381 @@
+/**
+ * `@sse/redis`: many processes, one hub. A `Broker` for `@sse/core` on Redis, so every instance
+ * behind a load balancer publishes into one log and delivers every event to its own clients, in
+ * one global order, and a client that reconnects to any instance replays exactly what it missed.
+ *
+ * Design (learned from Centrifugo's Redis engine and Socket.IO's Redis Streams adapter):
+ * - One Redis Stream per hub holds the log; each entry's id is `<seq>-0`, with `seq` from one
+ *   counter, assigned together with the append in one Lua script: a total order across topics.
+ * - Each instance reads the stream with a blocking XREAD from its own offset, so a Redis blip
+ *   loses nothing: after reconnecting it resumes where it stopped.
+ * - The log has an epoch. When Redis loses the data (a flush, a restart without persistence),
+ *   the next write starts a new epoch, and stale ids get an `sse-reset` instead of a silent gap.
+ * - Publishing fails fast with `SseError('SSE_BROKER_UNAVAILABLE')` while Redis is unreachable:
+ *   nothing is queued in memory and nothing is dropped silently.
+ */
+
+import { once } from 'node:events'
+import {
+  type Broker,
+  type BrokerEntry,
+  type BrokerMessage,
+  createEpoch,
+  type HistoryResult,
+  type LogPosition,
+  SseError,
+} from '@sse/core'
+import { Redis, type RedisOptions } from 'ioredis'
+
+export interface RedisBrokerOptions {
+  /** A Redis URL, ioredis options, or an ioredis client (duplicated; yours stays yours). Default `redis://127.0.0.1:6379`. */
+  redis?: string | RedisOptions | Redis | undefined
+  /** Prefix of this hub's keys. Instances with the same prefix are one hub. Default `'sse'`. */
+  prefix?: string | undefined
+  /** Entries kept for replay, across topics (Redis trims in whole nodes, so a few more may stay). Default 1000. */
+  historySize?: number | undefined
+  /** A command that takes longer fails with `SSE_BROKER_UNAVAILABLE`. Default 2000 ms. */
+  commandTimeoutMs?: number | undefined
+  /** Entries per read of the log. Default 512. */
+  readBatch?: number | undefined
+}
+
+/** Appends when the epoch is there (else starts a new one: the data was lost), returns {epoch, seq}. */
+const ENSURE_EPOCH = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch or redis.call('EXISTS', KEYS[2]) == 0 then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[2], 0)
+  redis.call('DEL', KEYS[3], KEYS[4])
+end
+`
+
+// KEYS: epoch, seq, log, last seq per topic. ARGV: candidate epoch, topic, event, data, history size.
+const PUBLISH = `${ENSURE_EPOCH}
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[2], seq)
+return {epoch, seq}
+`
+
+const HEAD = `${ENSURE_EPOCH}
+return {epoch, tonumber(redis.call('GET', KEYS[2]))}
+`
+
+// ARGV: candidate epoch, the client's epoch, the client's seq, topics…
+// Returns {kind, epoch, head, reason | entries as id, topic, event, data, …}.
+const HISTORY = `${ENSURE_EPOCH}
+local head = tonumber(redis.call('GET', KEYS[2]))
+if epoch ~= ARGV[2] then return {'reset', epoch, head, 'epoch'} end
+local after = tonumber(ARGV[3])
+if after > head then return {'reset', epoch, head, 'unknown'} end
+local out = {'ok', epoch, head}
+if after == head then return out end
+local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+local firstSeq = head + 1
+if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
+if firstSeq > after + 1 then
+  for i = 4, #ARGV do
+    if tonumber(redis.call('HGET', KEYS[4], ARGV[i]) or '0') > after then
+      return {'reset', epoch, head, 'trimmed'}
+    end
+  end
+end
+local wanted = {}
+for i = 4, #ARGV do wanted[ARGV[i]] = true end
+for _, entry in ipairs(redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+')) do
+  local fields = entry[2]
+  if wanted[fields[2]] then
+    out[#out + 1] = entry[1]
+    out[#out + 1] = fields[2]
+    out[#out + 1] = fields[4]
+    out[#out + 1] = fields[6]
+  end
+end
+return out
+`
+
+// The reader's position check: {epoch, head, first seq kept}. ARGV: candidate epoch.
+const POSITION = `${ENSURE_EPOCH}
+local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+local firstSeq = false
+if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
+return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
+`
+
+/** How long a blocking read waits before the reader re-checks the epoch. */
+const IDLE_CHECK_MS = 1000
+
+type Scripted = Redis & {
+  ssePublish(...args: (string | number)[]): Promise<[string, number]>
+  sseHead(...args: (string | number)[]): Promise<[string, number]>
+  sseHistory(...args: (string | number)[]): Promise<(string | number)[]>
+  ssePosition(...args: (string | number)[]): Promise<[string, number, number | null]>
+}
+
+function seqOf(streamId: string): number {
+  return Number(streamId.slice(0, streamId.indexOf('-')))
+}
+
+function unavailable(error: unknown): SseError {
+  if (error instanceof SseError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new SseError(
+    'SSE_BROKER_UNAVAILABLE',
+    `Redis did not answer (${message}); check that it is reachable, then retry`,
+    { cause: error },
+  )
+}
+
+function withScripts(client: Redis): Scripted {
+  client.defineCommand('ssePublish', { numberOfKeys: 4, lua: PUBLISH })
+  client.defineCommand('sseHead', { numberOfKeys: 4, lua: HEAD })
+  client.defineCommand('sseHistory', { numberOfKeys: 4, lua: HISTORY })
+  client.defineCommand('ssePosition', { numberOfKeys: 4, lua: POSITION })
+  return client as Scripted
+}
+
+/**
+ * A `Broker` on Redis.
+ *
+ * @example
+ * import { createHub } from '@sse/core'
+ * import { RedisBroker } from '@sse/redis'
+ *
+ * const hub = createHub({ broker: new RedisBroker({ redis: process.env.REDIS_URL, prefix: 'sse:app' }) })
+ */
+export class RedisBroker implements Broker {
+  readonly #keys: [epoch: string, seq: string, log: string, topics: string]
+  readonly #historySize: number
+  readonly #readBatch: number
+  readonly #timeoutMs: number
+  readonly #commands: Scripted
+  readonly #reader: Scripted
+  readonly #listeners = new Set<(entry: BrokerEntry) => void>()
+  readonly #gapListeners = new Set<(error: SseError) => void>()
+  #reading: Promise<void> | undefined
+  /** Resolves once the reader knows where it starts: publishes wait for it, so none is missed locally. */
+  #started: Promise<void> | undefined
+  #epoch: string | undefined
+  #lastId = '0-0'
+  #checkPosition = true
+  #closed = false
+
+  constructor(options: RedisBrokerOptions = {}) {
+    const prefix = options.prefix ?? 'sse'
+    this.#keys = [`${prefix}:epoch`, `${prefix}:seq`, `${prefix}:log`, `${prefix}:topics`]
+    this.#historySize = options.historySize ?? 1000
+    if (!Number.isSafeInteger(this.#historySize) || this.#historySize < 1) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `historySize must be a positive integer, got ${this.#historySize}`,
+      )
+    }
+    this.#readBatch = options.readBatch ?? 512
+    this.#timeoutMs = options.commandTimeoutMs ?? 2000
+    const given = options.redis
+    const base = given instanceof Redis ? given : undefined
+    const settings: RedisOptions = typeof given === 'object' && !base ? (given as RedisOptions) : {}
+    const url = typeof given === 'string' ? given : undefined
+    const make = (extra: RedisOptions): Redis => {
+      // RESP2: the reply shapes this file parses (XREAD as [[key, entries]]), whatever the server speaks.
+      if (base) return base.duplicate({ ...extra, protocol: 2, lazyConnect: true })
+      const all = { ...settings, ...extra, protocol: 2 as const, lazyConnect: true }
+      return url ? new Redis(url, all) : new Redis(all)
+    }
+    // Commands fail fast while Redis is down (no offline queue): a publish is an error, never a silent wait.
+    this.#commands = withScripts(make({ enableOfflineQueue: false, commandTimeout: this.#timeoutMs }))
+    // The reader waits through outages and re-reads its position after each reconnect.
+    // A read in flight when the connection drops is never settled by ioredis, hence its own timeout.
+    this.#reader = withScripts(
+      make({
+        maxRetriesPerRequest: null,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: IDLE_CHECK_MS + this.#timeoutMs,
+      }),
+    )
+    this.#commands.on('error', () => {})
+    this.#reader.on('error', () => {})
+    this.#reader.on('ready', () => {
+      this.#checkPosition = true
+    })
+  }
+
+  async publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
+    await this.#ready()
+    const [epoch, seq] = await this.#run(() =>
+      this.#commands.ssePublish(
+        ...this.#keys,
+        createEpoch(),
+        topic,
+        message.event ?? '',
+        message.data,
+        this.#historySize,
+      ),
+    )
+    return { topic, event: message.event, data: message.data, epoch, seq: Number(seq) }
+  }
+
+  subscribe(listener: (entry: BrokerEntry) => void, onGap?: (error: SseError) => void): () => void {
+    this.#listeners.add(listener)
+    if (onGap) this.#gapListeners.add(onGap)
+    this.#reading ??= this.#read()
+    return () => {
+      this.#listeners.delete(listener)
+      if (onGap) this.#gapListeners.delete(onGap)
+    }
+  }
+
+  async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
+    await this.#ready()
+    const reply = await this.#run(() =>
+      this.#commands.sseHistory(...this.#keys, createEpoch(), after.epoch, after.seq, ...topics),
+    )
+    const epoch = String(reply[1])
+    const head = { epoch, seq: Number(reply[2]) }
+    if (reply[0] === 'reset')
+      return { kind: 'reset', reason: reply[3] as 'epoch' | 'trimmed' | 'unknown', head }
+    const entries: BrokerEntry[] = []
+    for (let i = 3; i < reply.length; i += 4) {
+      const event = String(reply[i + 2])
+      entries.push({
+        epoch,
+        seq: seqOf(String(reply[i])),
+        topic: String(reply[i + 1]),
+        event: event === '' ? undefined : event,
+        data: String(reply[i + 3]),
+      })
+    }
+    return { kind: 'ok', entries, head }
+  }
+
+  async head(): Promise<LogPosition> {
+    await this.#ready()
+    const [epoch, seq] = await this.#run(() => this.#commands.sseHead(...this.#keys, createEpoch()))
+    return { epoch, seq: Number(seq) }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#listeners.clear()
+    this.#gapListeners.clear()
+    this.#reader.disconnect()
+    this.#commands.disconnect()
+    await this.#reading?.catch(() => {})
+  }
+
+  /** Connects the command client on first use; fails with SSE_BROKER_UNAVAILABLE when Redis is down. */
+  async #ready(): Promise<void> {
+    if (this.#closed) throw new SseError('SSE_BROKER_UNAVAILABLE', 'the Redis broker is closed')
+    if (this.#commands.status === 'wait') this.#commands.connect().catch(() => {})
+    if (this.#commands.status !== 'ready') await this.#within(once(this.#commands, 'ready'), 'connecting')
+    if (this.#started) await this.#within(this.#started, 'reading the log position')
+  }
+
+  /** `promise`, or SSE_BROKER_UNAVAILABLE after the command timeout. */
+  async #within<T>(promise: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took over ${this.#timeoutMs} ms`)), this.#timeoutMs)
+    })
+    try {
+      return await Promise.race([promise, timeout])
+    } catch (error) {
+      throw unavailable(error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command()
+    } catch (error) {
+      throw unavailable(error)
+    }
+  }
+
+  /** The read loop: from the last entry read, in order, through any number of reconnects. */
+  async #read(): Promise<void> {
+    let markStarted: () => void = () => {}
+    this.#started = new Promise((resolve) => {
+      markStarted = resolve
+    })
+    if (this.#reader.status === 'wait') this.#reader.connect().catch(() => {})
+    while (!this.#closed) {
+      try {
+        if (this.#checkPosition) {
+          await this.#position()
+          this.#checkPosition = false
+          markStarted()
+        }
+        const reply = (await this.#reader.call(
+          'XREAD',
+          'COUNT',
+          this.#readBatch,
+          'BLOCK',
+          IDLE_CHECK_MS,
+          'STREAMS',
+          this.#keys[2],
+          this.#lastId,
+        )) as [string, [string, string[]][]][] | null
+        if (!reply) {
+          // Idle for a while: look at the epoch again, in case Redis was flushed under us (then
+          // new entries have smaller ids than our offset and would never show up).
+          this.#checkPosition = true
+          continue
+        }
+        for (const [, items] of reply) {
+          for (const [id, fields] of items) {
+            this.#lastId = id
+            this.#deliver(id, fields)
+          }
+        }
+      } catch {
+        if (this.#closed) return
+        // Disconnected: the reader reconnects by itself; re-check the position before reading on.
+        this.#checkPosition = true
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+  }
+
+  /** Where to read from after a (re)connect, and whether entries were lost meanwhile. */
+  async #position(): Promise<void> {
+    const [epoch, head, firstKept] = await this.#reader.ssePosition(...this.#keys, createEpoch())
+    const lastSeq = seqOf(this.#lastId)
+    if (this.#epoch === undefined) {
+      // First start: live from now.
+      this.#epoch = epoch
+      this.#lastId = `${head}-0`
+      return
+    }
+    const lostStore = epoch !== this.#epoch
+    const trimmedUnread = !lostStore && firstKept !== null && firstKept > lastSeq + 1
+    if (lostStore || trimmedUnread) {
+      this.#epoch = epoch
+      this.#lastId = `${head}-0`
+      const error = new SseError(
+        'SSE_BROKER_GAP',
+        lostStore
+          ? 'Redis lost the event log (flushed or restarted without persistence); clients resume with a reset'
+          : 'events were trimmed from Redis before this instance could read them; clients resume from history',
+      )
+      for (const onGap of this.#gapListeners) onGap(error)
+    }
+  }
+
+  #deliver(id: string, fields: string[]): void {
+    // Fields are written in this order by the publish script: t, e, d.
+    const event = fields[3] ?? ''
+    const entry: BrokerEntry = {
+      epoch: this.#epoch ?? '',
+      seq: seqOf(id),
+      topic: fields[1] ?? '',
+      event: event === '' ? undefined : event,
+      data: fields[5] ?? '',
+    }
+    for (const listener of this.#listeners) listener(entry)
+  }
+}

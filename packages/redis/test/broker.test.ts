@@ -1,0 +1,147 @@
+import { createEventStream, createHub, type Hub, RESET_EVENT } from '@sse/core'
+import { createMemorySink, type MemorySink, pollUntil } from '@sse/test-utils'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { RedisBroker } from '../src/index.ts'
+import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
+
+function events(sink: MemorySink): EventSourceMessage[] {
+  const out: EventSourceMessage[] = []
+  createParser({ onEvent: (event) => out.push(event) }).feed(sink.text())
+  return out
+}
+
+describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () => {
+  let redis: RedisProcess
+  let prefix = 0
+  const open: Array<{ close(): Promise<void> | void }> = []
+
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await destroyRedis(redis)
+  })
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close()
+  })
+
+  /** N hubs sharing one fresh prefix: N instances of one app. */
+  function instances(count: number, options: { historySize?: number } = {}): Hub[] {
+    const key = `test${++prefix}`
+    return Array.from({ length: count }, () => {
+      const broker = new RedisBroker({ redis: redis.url, prefix: key, ...options })
+      const hub = createHub({ broker, heartbeat: false })
+      open.push({
+        close: async () => {
+          await hub.close({ retry: false })
+          await broker.close()
+        },
+      })
+      return hub
+    })
+  }
+
+  function connect(hub: Hub, topics: string[], lastEventId?: string) {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false, lastEventId })
+    const ready = hub.subscribe(stream, { topics })
+    return { sink, stream, ready }
+  }
+
+  it('delivers a publish on one instance to subscribers on every instance, in one order', async () => {
+    const hubs = instances(3)
+    const clients = hubs.map((hub) => connect(hub, ['t']))
+    await Promise.all(clients.map((client) => client.ready))
+    const ids: string[] = []
+    for (let i = 0; i < 30; i++) ids.push(await hubs[i % 3]!.publish('t', { data: i }))
+    for (const client of clients) {
+      await pollUntil(() => events(client.sink).length === 30, 5000, 'every event on every instance')
+      expect(events(client.sink).map((event) => event.id)).toEqual(ids)
+    }
+  })
+
+  it('replays exactly the missed events to a client reconnecting to another instance', async () => {
+    const [a, b] = instances(2)
+    const ids: string[] = []
+    for (let i = 1; i <= 5; i++) ids.push(await a!.publish('t', { data: i }))
+    const client = connect(b!, ['t'], ids[1])
+    await client.ready
+    await a!.publish('t', { data: 6 })
+    await pollUntil(() => events(client.sink).length === 4, 5000, 'replay then live')
+    expect(events(client.sink).map((event) => event.data)).toEqual(['3', '4', '5', '6'])
+  })
+
+  it('sends a reset when history was trimmed past the client’s id, and when Redis lost its data', async () => {
+    const [hub] = instances(1, { historySize: 5 })
+    const ids: string[] = []
+    for (let i = 1; i <= 200; i++) ids.push(await hub!.publish('t', { data: i }))
+    const trimmed = connect(hub!, ['t'], ids[0])
+    await trimmed.ready
+    expect(events(trimmed.sink)[0]?.event).toBe(RESET_EVENT)
+    expect(JSON.parse(events(trimmed.sink)[0]!.data).reason).toBe('trimmed')
+
+    const admin = new Redis(redis.url)
+    open.push({ close: () => void admin.disconnect() })
+    await admin.flushall()
+    const flushed = connect(hub!, ['t'], ids[199])
+    await flushed.ready
+    expect(JSON.parse(events(flushed.sink)[0]!.data).reason).toBe('epoch')
+  })
+
+  it('rejects publishes with SSE_BROKER_UNAVAILABLE while Redis is down, keeps streams open, and resumes after', async () => {
+    const persistent = await startRedis({ persist: true })
+    open.push({ close: () => destroyRedis(persistent) })
+    const brokers = [0, 1].map(
+      () => new RedisBroker({ redis: persistent.url, prefix: 'outage', commandTimeoutMs: 500 }),
+    )
+    const hubs = brokers.map((broker) => createHub({ broker, heartbeat: false }))
+    for (const [i, hub] of hubs.entries())
+      open.push({
+        close: async () => {
+          await hub.close({ retry: false })
+          await brokers[i]!.close()
+        },
+      })
+    const client = connect(hubs[1]!, ['t'])
+    await client.ready
+    const before = await hubs[0]!.publish('t', { data: 'before' })
+    await pollUntil(() => events(client.sink).length === 1, 5000, 'the event before the outage')
+
+    await persistent.stop()
+    await expect(hubs[0]!.publish('t', { data: 'during' })).rejects.toMatchObject({
+      code: 'SSE_BROKER_UNAVAILABLE',
+    })
+    expect(client.stream.closed).toBe(false)
+
+    await persistent.start()
+    const after = await (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await hubs[0]!.publish('t', { data: 'after' })
+        } catch (error) {
+          if (attempt > 50) throw error
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      }
+    })()
+    await pollUntil(() => events(client.sink).length === 2, 5000, 'the event after the outage')
+    expect(events(client.sink).map((event) => event.id)).toEqual([before, after])
+    expect(client.stream.closed).toBe(false)
+  })
+
+  it('closes local streams (so clients resume with a reset) when Redis is flushed under a running instance', async () => {
+    const [hub] = instances(1)
+    const errors: unknown[] = []
+    hub!.on('error', (error) => errors.push(error))
+    const client = connect(hub!, ['t'])
+    await client.ready
+    await hub!.publish('t', { data: 1 })
+    const admin = new Redis(redis.url)
+    open.push({ close: () => void admin.disconnect() })
+    await admin.flushall()
+    await pollUntil(() => client.stream.closed, 5000, 'the stream to close after the flush')
+    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+  })
+})

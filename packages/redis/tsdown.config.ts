@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20.19',
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+  fixedExtension: true,
+})
