@@ -33,7 +33,9 @@ describe('sse', () => {
   it('fits a route of an app with its own Env and path params', () => {
     const app = new Hono<{ Bindings: { TOKEN: string } }>()
     app.get('/clock/:zone', (c) =>
-      sse<Events>(c, (stream) => stream.send({ event: 'tick', data: `${c.req.param('zone')} ${c.env.TOKEN}` })),
+      sse<Events>(c, (stream) =>
+        stream.send({ event: 'tick', data: `${c.req.param('zone')} ${c.env.TOKEN}` }),
+      ),
     )
   })
 })
@@ -44,7 +46,8 @@ describe('sseHub', () => {
     const handler = sseHub<Events>({
       hub,
       topics: (c) => [c.req.query('topic') ?? 'news'],
-      authorize: (c) => c.req.header('authorization') !== undefined || { status: 401, body: { error: 'log in' } },
+      authorize: (c) =>
+        c.req.header('authorization') !== undefined || { status: 401, body: { error: 'log in' } },
       filter: () => (entry) => entry.topic !== 'muted',
       heartbeat: 30_000,
       highWaterMark: 16 * 1024,
