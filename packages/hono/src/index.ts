@@ -8,6 +8,7 @@
  * - `sseHub({ hub, topics, authorize })` subscribes the request to hub topics.
  * A client leaving is seen from the body's cancel and from the request's `AbortSignal`, since
  * some runtimes deliver only one of them. No `Connection` or `Transfer-Encoding` header is set.
+ * A HEAD request gets the headers and no stream (Hono would drop its body without cancelling it).
  */
 import {
   createEventStream,
@@ -31,7 +32,7 @@ export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<
 
 /**
  * Opens an event stream for this request and returns its `Response`. `run` gets the stream; if
- * it throws (or rejects) the stream is closed.
+ * it throws (or rejects) the stream is closed. A HEAD request gets the headers only; `run` is not called.
  *
  * @example
  * app.get('/clock', (c) =>
@@ -48,6 +49,13 @@ export function sse<M extends object = DefaultEventMap>(
 ): Response {
   const sink = createWebSink({ signal: c.req.raw.signal, highWaterMark: options?.highWaterMark })
   const stream = createEventStream<M>(sink, { ...options, lastEventId: c.req.header('last-event-id') })
+  const head = sink.head ?? { status: 200, headers: {} }
+  if (c.req.method === 'HEAD') {
+    // Hono answers HEAD with a GET route's response minus its body, neither read nor cancelled:
+    // a stream would never learn that nobody reads it, and would stay open (and subscribed).
+    stream.close()
+    return c.body(null, head.status as StatusCode, head.headers)
+  }
   let running: unknown
   try {
     running = run(stream)
@@ -62,7 +70,6 @@ export function sse<M extends object = DefaultEventMap>(
       stream.close()
     })
   }
-  const head = sink.head ?? { status: 200, headers: {} }
   return c.body(sink.readable, head.status as ContentfulStatusCode, head.headers)
 }
 

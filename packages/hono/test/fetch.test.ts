@@ -96,6 +96,31 @@ describe('the response', () => {
   })
 })
 
+describe('HEAD', () => {
+  it('answers with the headers of the stream, and opens no stream and no subscription', async () => {
+    const hub = testHub()
+    const subscribed: unknown[] = []
+    hub.on('subscribe', (info) => subscribed.push(info))
+    const { app, opened } = buildApp(hub, { heartbeat: false, headers: { 'X-Extra': '1' } })
+    for (const path of ['/stream', '/hub?topics=a']) {
+      // Hono runs the GET route and drops its body without cancelling it: a stream would leak.
+      const response = await request(app, path, { method: 'HEAD' })
+      expect(response.status, path).toBe(200)
+      expect(response.headers.get('content-type'), path).toBe('text/event-stream; charset=utf-8')
+      expect(response.body, path).toBeNull()
+    }
+    expect(opened.streams).toEqual([])
+    expect(hub.size).toBe(0)
+    expect(subscribed).toEqual([])
+  })
+
+  it('runs authorize, so HEAD tells the same refusal as GET', async () => {
+    const hub = testHub()
+    const { app } = buildApp(hub, undefined, { authorize: () => ({ status: 401 }) })
+    expect((await request(app, '/hub?topics=a', { method: 'HEAD' })).status).toBe(401)
+  })
+})
+
 describe('events', () => {
   it('streams per-client events as they are sent, and ends the body on close()', async () => {
     const hub = testHub()

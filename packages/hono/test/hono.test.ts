@@ -425,6 +425,24 @@ describe('the sse() callback', () => {
   })
 })
 
+describe('HEAD over a real socket', () => {
+  it('answers with the SSE headers and leaves nothing open behind', async () => {
+    const app = new Hono()
+    const hub = testHub()
+    const streams = routes(app, hub)
+    const server = await serve(app)
+    for (const path of ['/stream', '/hub?topics=head']) {
+      const { response, text } = await request(`${server.url}${path}`, { method: 'HEAD' })
+      expect(response.status, path).toBe(200)
+      expect(response.headers.get('content-type'), path).toBe('text/event-stream; charset=utf-8')
+      expect(text, path).toBe('')
+    }
+    // Both handlers run to completion before their response goes out: nothing was opened.
+    expect(streams).toEqual([])
+    expect(hub.size).toBe(0)
+  })
+})
+
 describe('shutdown', () => {
   it('hub.close() ends 100 open streams with a retry, then server.close() completes within 2 s', async () => {
     const app = new Hono()
