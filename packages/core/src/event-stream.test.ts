@@ -187,6 +187,17 @@ describe('createEventStream: closing', () => {
     expect(stream.signal.aborted).toBe(true)
   })
 
+  it('close() still delivers the events send() accepted while the client was slow', () => {
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: false })
+    stream.send({ data: 'queued 1' })
+    stream.send({ event: 'done', data: 'queued 2' })
+    expect(stream.bufferedBytes).toBeGreaterThan(0)
+    stream.close()
+    expect(sink.text()).toBe(':\n\ndata: queued 1\n\nevent: done\ndata: queued 2\n\n')
+    expect(sink.closed).toBe(true)
+  })
+
   it('reports "client" when the peer leaves', () => {
     const sink = createMemorySink()
     const onClose = vi.fn()

@@ -300,6 +300,15 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   #finish(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
+    // Events `send()` accepted are delivered on a server close (a last `done`, a hub's final
+    // event and retry); a client gone or an overflow has nobody, or no room, to take them.
+    if (reason === 'server' && this.#queue) {
+      try {
+        this.#sink.write(concat(this.#queue, this.#queuedBytes))
+      } catch (error) {
+        reportError(error)
+      }
+    }
     this.#queue = undefined
     this.#queuedBytes = 0
     this.#heartbeat?.delete(this)

@@ -321,6 +321,9 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       sub.stream.close()
     }
     if (this.#ownsBroker) await this.#broker.close()
+    // One macrotask: servers that end a response a tick after its body (@hono/node-server) have
+    // then released the connections, so a `server.close()` right after completes at once.
+    await new Promise((resolve) => setTimeout(resolve, 0))
   }
 
   async #replay(sub: Subscription, lastEventId: string): Promise<void> {

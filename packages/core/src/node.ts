@@ -38,6 +38,9 @@ interface AnyResponse {
   once(event: string, listener: (...args: unknown[]) => void): unknown
 }
 
+/** How long `close()` waits for a client that stopped reading before destroying its response. */
+const CLOSE_GRACE_MS = 1000
+
 /**
  * A hub writes the same `Uint8Array` to every response; Node's streams wrap each non-Buffer
  * chunk in a new Buffer view per write (one per client per batch). One view per chunk instead:
@@ -109,6 +112,13 @@ class NodeSink implements SseSink {
     const headers: Record<string, string> = { ...head.headers }
     if (this.#req.httpVersionMajor === 1) headers.Connection = 'keep-alive'
     response.writeHead(head.status, headers)
+    if (this.#req.method === 'HEAD') {
+      // A HEAD response has no body: answer with the headers and end, or the stream would stay
+      // open (and subscribed) behind a response nobody reads.
+      response.end()
+      this.#abort()
+      return
+    }
     response.flushHeaders?.()
   }
 
@@ -133,8 +143,14 @@ class NodeSink implements SseSink {
     const response = this.#res
     if (!response.writableEnded && !response.destroyed) {
       const stuck = response.writableNeedDrain ?? response.writableLength >= response.writableHighWaterMark
-      if (stuck) response.destroy()
-      else response.end()
+      response.end()
+      if (stuck) {
+        // The client stopped reading: it gets a moment to take the last bytes (a final event, a
+        // retry), then it is cut off, so a shutdown never waits on it.
+        const timer = setTimeout(() => response.destroy(), CLOSE_GRACE_MS)
+        timer.unref?.()
+        response.once('close', () => clearTimeout(timer))
+      }
     }
     this.#abort()
   }
@@ -188,8 +204,8 @@ export function createNodeEventStream<M extends object = DefaultEventMap>(
  *   Headers already set on `res` (CORS middleware and the like) are kept.
  * - `write` reports `res.write()`'s backpressure; the drain listener follows `'drain'`.
  * - The sink aborts when the response closes: the client left, or the response ended.
- * - `close()` ends the response, or destroys it when the client has stopped reading, so a
- *   shutdown never waits on a stuck client.
+ * - `close()` ends the response; one whose client stopped reading is destroyed a second later,
+ *   so a shutdown never waits on a stuck client. A HEAD request is answered with the headers only.
  *
  * @example
  * http.createServer((req, res) => {
