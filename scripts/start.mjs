@@ -1,9 +1,12 @@
-// `npm start`: serves the demo. Until the framework examples land, that is the server clock on
-// plain node:http (examples/node-http). PORT picks the port (default 3000).
-import { spawn } from 'node:child_process'
+// `npm start` (after the workspace is installed and built): serves the live demo, examples/express
+// on the embedded in-memory hub, and prints its URL. PORT picks the port (default 3000).
+// The example runs in this process, so Ctrl+C and SIGTERM reach its graceful shutdown directly.
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const server = fileURLToPath(new URL('../examples/node-http/server.mjs', import.meta.url))
-const child = spawn(process.execPath, [server], { stdio: 'inherit' })
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
-child.on('exit', (code) => process.exit(code ?? 0))
+const entry = new URL('../examples/express/dist/server.mjs', import.meta.url)
+if (!existsSync(fileURLToPath(entry))) {
+  console.error('examples/express is not built: run `npm start` (it builds first) or `npm run build`.')
+  process.exit(1)
+}
+await import(entry.href)

@@ -1,0 +1,125 @@
+/**
+ * The state behind every example app, whatever its framework: the hub the notifications go
+ * through, the per-client clocks, and what `POST /notify`, `GET /health` and shutdown do. Each
+ * example's `buildApp(demo)` only routes requests to it in its framework's idiom.
+ */
+import { type Broker, createHub, type EventStream, type Hub } from '@sse/core'
+import { type Notification, parseNotification, parseTopics, type Topic } from './notification.ts'
+
+/** The events of the demo's streams: notifications on the hub, ticks on `/clock`. */
+export interface DemoEvents {
+  notification: Notification
+  /** The last event before the server closes the streams, so the page can say why. */
+  shutdown: string
+  tick: string
+}
+
+/** The reconnection delay sent on every stream, in ms: short, so a demo restart is seen at once. */
+export const STREAM_RETRY_MS = 1000
+
+/**
+ * On shutdown each client gets a `retry:` drawn from this range, so that reconnects to the next
+ * instance spread out instead of arriving at once. Short for a demo; see `hub.close()`.
+ */
+export const SHUTDOWN_RETRY = { min: 500, max: 1500 } as const
+
+export interface DemoOptions {
+  /** Shown on the page and in `/health`, e.g. `express`. */
+  framework: string
+  /**
+   * Where history lives. A hub over the same broker resumes its ids: after a restart, pages
+   * reconnecting with `Last-Event-ID` get what they missed. Default: the hub's own memory broker,
+   * so a restart starts a new history (and pages get `sse-reset`).
+   */
+  broker?: Broker | undefined
+  /** Interval of the clock, ms. Default 1000. */
+  clockIntervalMs?: number | undefined
+}
+
+/** What an app answers: a status and a JSON body. */
+export interface JsonAnswer {
+  readonly status: number
+  readonly body: Readonly<Record<string, unknown>>
+}
+
+export interface Demo {
+  readonly framework: string
+  readonly hub: Hub<DemoEvents>
+  /** The hub topics of `GET /events?topics=…`, or a 400 answer for unknown ones. */
+  topics(query: string | readonly string[] | null | undefined): Topic[] | JsonAnswer
+  /** Runs the clock on a per-client stream: a `tick` now and every second, until the stream ends. */
+  runClock(stream: EventStream<DemoEvents>): void
+  /** `POST /notify` with a parsed JSON body: 201 `{ id }`, or 400 `{ error }` and nothing published. */
+  notify(body: unknown): Promise<JsonAnswer>
+  /** `GET /health`. */
+  health(): JsonAnswer
+  /** Graceful shutdown: a `shutdown` event and a spread `retry:` to every client, then every stream ends. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates the demo's state.
+ *
+ * @example
+ * const demo = createDemo({ framework: 'express' })
+ * app.get('/clock', (req, res) => demo.runClock(sse(req, res, { retry: STREAM_RETRY_MS })))
+ */
+export function createDemo(options: DemoOptions): Demo {
+  const hub = createHub<DemoEvents>({ broker: options.broker })
+  const clocks = new Set<EventStream<DemoEvents>>()
+  const interval = options.clockIntervalMs ?? 1000
+  const startedAt = Date.now()
+
+  return {
+    framework: options.framework,
+    hub,
+    topics(query) {
+      const parsed = parseTopics(query)
+      return parsed.ok ? parsed.value : { status: 400, body: { error: parsed.error } }
+    },
+    runClock(stream) {
+      if (hub.closed) {
+        stream.close()
+        return
+      }
+      const tick = () => stream.send({ event: 'tick', data: new Date().toISOString() })
+      tick()
+      const timer = setInterval(tick, interval)
+      clocks.add(stream)
+      stream.onClose(() => {
+        clearInterval(timer)
+        clocks.delete(stream)
+      })
+    },
+    async notify(body) {
+      const parsed = parseNotification(body)
+      if (!parsed.ok) return { status: 400, body: { error: parsed.error } }
+      if (hub.closed) return { status: 503, body: { error: 'the server is shutting down; try again' } }
+      const notification: Notification = { ...parsed.value, at: new Date().toISOString() }
+      const id = await hub.publish(notification.topic, { event: 'notification', data: notification })
+      return { status: 201, body: { id } }
+    },
+    health() {
+      return {
+        status: hub.closed ? 503 : 200,
+        body: {
+          status: hub.closed ? 'closing' : 'ok',
+          framework: options.framework,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          streams: { hub: hub.size, clock: clocks.size },
+          published: hub.stats.published,
+        },
+      }
+    },
+    async close() {
+      await hub.close({
+        event: { event: 'shutdown', data: 'the server is restarting' },
+        retry: SHUTDOWN_RETRY,
+      })
+      for (const stream of clocks) {
+        stream.send({ event: 'shutdown', data: 'the server is restarting', retry: STREAM_RETRY_MS })
+        stream.close()
+      }
+    },
+  }
+}
