@@ -1,0 +1,31 @@
+/**
+ * `@sse/client`: an EventSource over `fetch` for browsers and Node, with the reconnection
+ * control the browser's lacks. `connect(url, options)` sends any headers, method and body,
+ * resumes with `Last-Event-ID`, backs off with full jitter, honours `retry:` and `Retry-After`,
+ * stops on 204, refused statuses and wrong content types, and delivers typed events to listeners
+ * and `for await` loops.
+ */
+export {
+  type BaseConnectOptions,
+  type CloseInfo,
+  type CloseReason,
+  type ConnectArgs,
+  type ConnectOptions,
+  connect,
+  type DefaultEventMap,
+  type FetchLike,
+  type JsonEventTypes,
+  type JsonOption,
+  type OpenInfo,
+  RESET_EVENT,
+  type ReadyState,
+  type ReconnectingInfo,
+  type RequestContext,
+  type ResetNotice,
+  type SseClient,
+  type SseMessage,
+  type SseMessageOf,
+} from './connect.ts'
+export { SseClientError, type SseClientErrorCode, type SseClientErrorDetails } from './errors.ts'
+export { isRetryableStatus, type ReconnectOptions } from './reconnect-policy.ts'
+export type { ClientTimerHandle, ClientTimers } from './timers.ts'

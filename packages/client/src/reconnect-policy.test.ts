@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest'
+import { SseClientError } from './errors.ts'
+import {
+  DEFAULT_RECONNECT,
+  isRetryableStatus,
+  parseRetryAfter,
+  reconnectDelay,
+  resolveReconnectPolicy,
+} from './reconnect-policy.ts'
+
+describe('reconnectDelay', () => {
+  it('doubles the ceiling per failed attempt up to maxDelay (no jitter)', () => {
+    const policy = resolveReconnectPolicy({ jitter: false, initialDelay: 100, maxDelay: 1000 })
+    const delays = [1, 2, 3, 4, 5, 6, 7].map((attempt) => reconnectDelay(policy, { attempt }))
+    expect(delays).toEqual([100, 200, 400, 800, 1000, 1000, 1000])
+  })
+
+  it('draws full jitter in [0, ceiling) from the given random', () => {
+    const draws = [0, 0.5, 0.999, 0.25]
+    const policy = resolveReconnectPolicy({ initialDelay: 1000, random: () => draws.shift()! })
+    const delays = [1, 2, 3, 4].map((attempt) => reconnectDelay(policy, { attempt }))
+    expect(delays).toEqual([0, 1000, 3996, 2000])
+  })
+
+  it("never waits less than the server's retry: or Retry-After, even past maxDelay", () => {
+    const policy = resolveReconnectPolicy({ random: () => 0.5, maxDelay: 1000 })
+    expect(reconnectDelay(policy, { attempt: 1, serverRetry: 3000 })).toBe(3000)
+    expect(reconnectDelay(policy, { attempt: 1, retryAfter: 60_000 })).toBe(60_000)
+    expect(reconnectDelay(policy, { attempt: 9, serverRetry: 10 })).toBe(500)
+  })
+
+  it('keeps a misbehaving random inside [0, 1]', () => {
+    const ceiling = (random: () => number) =>
+      reconnectDelay(resolveReconnectPolicy({ random, initialDelay: 100 }), { attempt: 1 })
+    expect([ceiling(() => -1), ceiling(() => 7), ceiling(() => Number.NaN)]).toEqual([0, 100, 0])
+  })
+})
+
+describe('resolveReconnectPolicy', () => {
+  it('fills in the documented defaults', () => {
+    const policy = resolveReconnectPolicy()
+    expect({ ...policy, random: undefined, retryStatus: undefined }).toEqual({
+      ...DEFAULT_RECONNECT,
+      random: undefined,
+      retryStatus: undefined,
+    })
+    expect(DEFAULT_RECONNECT).toEqual({
+      initialDelay: 1000,
+      maxDelay: 30_000,
+      factor: 2,
+      jitter: true,
+      maxAttempts: Number.POSITIVE_INFINITY,
+      healthyAfter: 5000,
+    })
+    expect(policy.retryStatus).toBe(isRetryableStatus)
+  })
+
+  it('refuses values out of range with SSE_CLIENT_INVALID_OPTION', () => {
+    for (const options of [
+      { initialDelay: -1 },
+      { maxDelay: Number.NaN },
+      { factor: 0.5 },
+      { maxAttempts: -2 },
+    ]) {
+      expect(() => resolveReconnectPolicy(options)).toThrow(SseClientError)
+    }
+    expect(() => resolveReconnectPolicy({ factor: 0.5 })).toThrow(/reconnect.factor must be >= 1/)
+  })
+})
+
+describe('isRetryableStatus', () => {
+  it('retries 408, 429 and 5xx, nothing else', () => {
+    const retried = [200, 301, 400, 401, 403, 404, 408, 410, 429, 500, 502, 503, 504, 599].filter(
+      isRetryableStatus,
+    )
+    expect(retried).toEqual([408, 429, 500, 502, 503, 504, 599])
+  })
+})
+
+describe('parseRetryAfter', () => {
+  const now = Date.UTC(2026, 0, 1, 12, 0, 0)
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('7', now)).toBe(7000)
+    expect(parseRetryAfter(' 0 ', now)).toBe(0)
+    expect(parseRetryAfter('Thu, 01 Jan 2026 12:00:30 GMT', now)).toBe(30_000)
+    expect(parseRetryAfter('Thu, 01 Jan 2026 11:00:00 GMT', now)).toBe(0)
+  })
+
+  it('ignores absent and invalid values', () => {
+    expect(parseRetryAfter(null, now)).toBeUndefined()
+    expect(parseRetryAfter('soon', now)).toBeUndefined()
+    expect(parseRetryAfter('-5', now)).toBeUndefined()
+  })
+})

@@ -1,0 +1,127 @@
+/**
+ * When to reconnect, and after how long. Pure functions over plain numbers, so the policy is
+ * tested on its own and the client only feeds it the attempt count, the server's `retry:` and
+ * `Retry-After`.
+ *
+ * The delay of consecutive failed attempt `n` (1, 2, 3, …) is
+ *
+ *     ceiling = min(maxDelay, initialDelay × factor^(n−1))
+ *     delay   = max(server's retry:, Retry-After, random() × ceiling)     ("full jitter")
+ *
+ * Full jitter spreads clients evenly over [0, ceiling), so a restarted server is not hit by all
+ * of them at once. The server's own instructions are floors, never shortened: the spec lets a
+ * client "wait some more" than the reconnection time, never less.
+ * https://html.spec.whatwg.org/multipage/server-sent-events.html#reestablish-the-connection
+ */
+import { SseClientError } from './errors.ts'
+
+/** How the client reconnects. Every field is optional; see the defaults. */
+export interface ReconnectOptions {
+  /** The ceiling of the first delay, in ms; each failed attempt multiplies it by `factor`. Default 1000. */
+  initialDelay?: number | undefined
+  /** The cap of the ceiling, in ms. The server's `retry:` and `Retry-After` may exceed it. Default 30 000. */
+  maxDelay?: number | undefined
+  /** Growth of the ceiling per consecutive failed attempt. Default 2. */
+  factor?: number | undefined
+  /** Full jitter: wait `random() × ceiling`. With `false`, wait the ceiling itself. Default `true`. */
+  jitter?: boolean | undefined
+  /** Consecutive failed attempts before giving up with `SSE_CLIENT_RETRIES_EXHAUSTED`. Default `Infinity`. */
+  maxAttempts?: number | undefined
+  /** A connection open this long (ms) counts as healthy: the next failure starts again at attempt 1. Default 5000. */
+  healthyAfter?: number | undefined
+  /** Which statuses are retried (honouring `Retry-After`); any other non-2xx stops. Default: 408, 429 and 5xx. */
+  retryStatus?: ((status: number) => boolean) | undefined
+  /** Uniform in [0, 1), for the jitter. Default `Math.random`, looked up at each use. */
+  random?: (() => number) | undefined
+}
+
+/** `ReconnectOptions` with every default filled in. */
+export type ReconnectPolicy = Required<{ [K in keyof ReconnectOptions]: NonNullable<ReconnectOptions[K]> }>
+
+/** The default status policy: 408 Request Timeout, 429 Too Many Requests and every 5xx are worth retrying. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599)
+}
+
+export const DEFAULT_RECONNECT: Readonly<Omit<ReconnectPolicy, 'random' | 'retryStatus'>> = Object.freeze({
+  initialDelay: 1000,
+  maxDelay: 30_000,
+  factor: 2,
+  jitter: true,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  healthyAfter: 5000,
+})
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new SseClientError(
+      'SSE_CLIENT_INVALID_OPTION',
+      `reconnect.${name} must be a number >= 0, got ${value}`,
+    )
+  }
+  return value
+}
+
+/** Fills in the defaults and checks the ranges; throws `SSE_CLIENT_INVALID_OPTION`. */
+export function resolveReconnectPolicy(options: ReconnectOptions = {}): ReconnectPolicy {
+  const factor = nonNegative('factor', options.factor, DEFAULT_RECONNECT.factor)
+  if (factor < 1) {
+    throw new SseClientError('SSE_CLIENT_INVALID_OPTION', `reconnect.factor must be >= 1, got ${factor}`)
+  }
+  return {
+    initialDelay: nonNegative('initialDelay', options.initialDelay, DEFAULT_RECONNECT.initialDelay),
+    maxDelay: nonNegative('maxDelay', options.maxDelay, DEFAULT_RECONNECT.maxDelay),
+    factor,
+    jitter: options.jitter ?? DEFAULT_RECONNECT.jitter,
+    maxAttempts: nonNegative('maxAttempts', options.maxAttempts, DEFAULT_RECONNECT.maxAttempts),
+    healthyAfter: nonNegative('healthyAfter', options.healthyAfter, DEFAULT_RECONNECT.healthyAfter),
+    retryStatus: options.retryStatus ?? isRetryableStatus,
+    random: options.random ?? (() => Math.random()),
+  }
+}
+
+/** What one reconnection delay depends on. */
+export interface DelayInput {
+  /** Consecutive failed attempts, counting this one: 1, 2, 3, … */
+  readonly attempt: number
+  /** The last `retry:` the server sent, in ms. */
+  readonly serverRetry?: number | undefined
+  /** The `Retry-After` of the response that failed, in ms. */
+  readonly retryAfter?: number | undefined
+}
+
+/**
+ * The delay before reconnection attempt `attempt`, in whole ms (see the file comment).
+ *
+ * @example
+ * reconnectDelay(resolveReconnectPolicy({ jitter: false }), { attempt: 3 }) // 4000
+ */
+export function reconnectDelay(policy: ReconnectPolicy, input: DelayInput): number {
+  const exponent = Math.max(0, input.attempt - 1)
+  const ceiling = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** exponent)
+  const backoff = policy.jitter ? clampUnit(policy.random()) * ceiling : ceiling
+  return Math.round(Math.max(input.serverRetry ?? 0, input.retryAfter ?? 0, backoff))
+}
+
+function clampUnit(value: number): number {
+  return Number.isFinite(value) ? Math.min(Math.max(value, 0), 1) : 0
+}
+
+/**
+ * A `Retry-After` header in ms: delta-seconds (`120`) or an HTTP date. Absent or invalid:
+ * `undefined`. A date in the past is 0.
+ * https://www.rfc-editor.org/rfc/rfc9110#name-retry-after
+ *
+ * @example
+ * parseRetryAfter('5', Date.now()) // 5000
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value == null) return undefined
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  // Every HTTP-date form starts with the day's name; `Date.parse` alone would take `-5` for a year.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}

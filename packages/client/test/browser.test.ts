@@ -1,0 +1,220 @@
+/**
+ * The built bundle in real Chromium: the package is built with its own tsdown config into a
+ * temporary folder, served with `eventsource-parser`'s ESM file behind an import map, and a page
+ * imports it as a browser app would. The page receives events, the server ends the stream, and
+ * the page reconnects with `Last-Event-ID` and a fresh header.
+ *
+ * Debian's `/usr/bin/chromium` is driven by `playwright-core` (which downloads no browser). Where
+ * it is missing the test is skipped with a one-line notice; under `CI=true` it fails instead.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createNodeEventStream } from '@sse/core/node'
+import { pollUntil, withTimeout } from '@sse/test-utils'
+import { type BrowserContext, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startRecordingServer } from './helpers.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const hasChromium = existsSync(CHROMIUM)
+const ci = !!process.env.CI && process.env.CI !== '0' && process.env.CI.toLowerCase() !== 'false'
+if (!hasChromium && !ci) console.warn(`[@sse/client] ${CHROMIUM} not found: the browser test is skipped`)
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url))
+
+/** The ESM file of `eventsource-parser`, as its package.json exports it to importers. */
+function parserModulePath(): string {
+  const manifestPath = createRequire(import.meta.url).resolve('eventsource-parser/package.json')
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: { '.': { import: string } } }
+  return join(dirname(manifestPath), manifest.exports['.'].import)
+}
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>@sse/client in Chromium</title>
+<script type="importmap">{ "imports": { "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
+<script type="module">
+  import { connect } from '/client/index.mjs'
+  const log = (window.log = [])
+  let token = 0
+  const source = connect('/events', {
+    headers: () => ({ 'X-Token': 'token-' + ++token }),
+    json: { tick: true },
+    reconnect: { initialDelay: 50 },
+  })
+  source.onOpen(({ attempt, status }) => log.push(['open', attempt, status]))
+  source.onReconnecting(({ attempt }) => log.push(['reconnecting', attempt]))
+  source.on('tick', ({ data, lastEventId }) => log.push(['tick', data.n, lastEventId]))
+  source.onError((error) => log.push(['error', error.code]))
+  window.source = source
+</script>`
+
+describe('in Chromium', () => {
+  it.runIf(!hasChromium && ci)('has Chromium under CI=true', () => {
+    throw new Error(
+      `${CHROMIUM} is missing; under CI=true the browser test must run: apt-get install chromium`,
+    )
+  })
+
+  let built: string | undefined
+  let context: BrowserContext | undefined
+  const cleanups: Array<() => unknown> = []
+
+  beforeAll(async () => {
+    if (!hasChromium) return
+    const outDir = mkdtempSync(join(tmpdir(), 'sse-client-dist-'))
+    cleanups.push(() => rmSync(outDir, { recursive: true, force: true }))
+    const { build } = await import('tsdown')
+    await withTimeout(
+      build({
+        config: join(packageDir, 'tsdown.config.ts'),
+        cwd: packageDir,
+        outDir,
+        dts: false,
+        sourcemap: false,
+        logLevel: 'warn',
+      }),
+      60_000,
+      'building the bundle',
+    )
+    built = join(outDir, 'index.mjs')
+    const userDataDir = mkdtempSync(join(tmpdir(), 'sse-client-chromium-'))
+    cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }))
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      chromiumSandbox: false,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      timeout: 30_000,
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    if (context) await withTimeout(context.close(), 10_000, 'closing Chromium')
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  it.skipIf(!hasChromium)(
+    'loads the built ESM bundle, receives typed events and reconnects with Last-Event-ID',
+    async () => {
+      const bundle = readFileSync(built!, 'utf8')
+      expect(bundle).toMatch(/from ["']eventsource-parser["']/) // a dependency, not inlined
+      const parser = readFileSync(parserModulePath(), 'utf8')
+      let serverSawClose: Promise<unknown> | undefined
+      const server = await startRecordingServer((req, res, index) => {
+        const path = req.url ?? '/'
+        const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
+        if (path === '/') return file('text/html; charset=utf-8', PAGE)
+        if (path === '/client/index.mjs') return file('text/javascript', bundle)
+        if (path === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
+        if (path !== '/events') return res.writeHead(404).end()
+        const stream = createNodeEventStream(req, res, { heartbeat: false })
+        const from = Number(stream.lastEventId ?? 0)
+        stream.comment('heartbeat') // never a message
+        for (let n = from + 1; n <= from + 3; n++) stream.send({ event: 'tick', data: { n }, id: String(n) })
+        if (from === 0)
+          stream.close() // the first stream ends: the page must come back
+        else serverSawClose = new Promise((resolve) => stream.onClose(resolve))
+        return index
+      })
+      try {
+        const page = await context!.newPage()
+        const errors: string[] = []
+        page.on('pageerror', (error) => errors.push(error.message))
+        await page.goto(server.url, { timeout: 10_000 })
+        await page.waitForFunction(
+          () => (globalThis as unknown as { log: unknown[][] }).log.length >= 9,
+          undefined,
+          {
+            timeout: 10_000,
+          },
+        )
+        const log = await page.evaluate(() => (globalThis as unknown as { log: unknown[][] }).log)
+        expect(errors).toEqual([])
+        expect(log).toEqual([
+          ['open', 0, 200],
+          ['tick', 1, '1'],
+          ['tick', 2, '2'],
+          ['tick', 3, '3'],
+          ['reconnecting', 1],
+          ['open', 1, 200],
+          ['tick', 4, '4'],
+          ['tick', 5, '5'],
+          ['tick', 6, '6'],
+        ])
+        const events = server.requests.filter(({ url }) => url === '/events')
+        expect(
+          events.map(({ headers }) => [headers['last-event-id'], headers['x-token'], headers.accept]),
+        ).toEqual([
+          [undefined, 'token-1', 'text/event-stream'],
+          ['3', 'token-2', 'text/event-stream'],
+        ])
+        await page.evaluate(() => (globalThis as unknown as { source: { close(): void } }).source.close())
+        await pollUntil(() => serverSawClose !== undefined, 5000, 'the second stream')
+        await withTimeout(serverSawClose!, 5000, 'the server seeing the page close the stream')
+        await page.close()
+      } finally {
+        await server.close()
+      }
+    },
+  )
+  it.skipIf(!hasChromium)("runs the README's browser example as written", async () => {
+    const bundle = readFileSync(built!, 'utf8')
+    const parser = readFileSync(parserModulePath(), 'utf8')
+    // The example has no type annotations: its TypeScript is JavaScript as it stands.
+    const example = readFileSync(new URL('./readme/browser.ts', import.meta.url), 'utf8')
+    const page = `<!doctype html><meta charset="utf-8"><title>README</title>
+<script type="importmap">{ "imports": {
+  "@sse/client": "/client/index.mjs", "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
+<script type="module" src="/example.js"></script>`
+    const server = await startRecordingServer((req, res) => {
+      const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
+      if (req.url === '/') return file('text/html; charset=utf-8', page)
+      if (req.url === '/client/index.mjs') return file('text/javascript', bundle)
+      if (req.url === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
+      if (req.url === '/example.js') return file('text/javascript', example)
+      if (req.url !== '/events') return res.writeHead(404).end()
+      const stream = createNodeEventStream(req, res, { heartbeat: false })
+      if (stream.lastEventId === undefined) {
+        stream.send({ data: 'hello', id: '1' })
+        stream.close()
+      } else {
+        stream.send({ data: 'again' })
+      }
+      return undefined
+    })
+    const tab = await context!.newPage()
+    try {
+      const lines: string[] = []
+      tab.on('console', (message) => message.type() === 'log' && lines.push(message.text()))
+      tab.on('pageerror', (error) => lines.push(`pageerror: ${error.message}`))
+      await tab.goto(server.url, { timeout: 10_000 })
+      await pollUntil(
+        () => lines.length >= 5,
+        10_000,
+        () => `five console lines; got ${JSON.stringify(lines)}`,
+      )
+      expect(lines).toEqual([
+        'open',
+        'message hello 1',
+        expect.stringMatching(/^reconnecting \(attempt 1\) in \d+ ms$/),
+        'open',
+        'message again 1',
+      ])
+    } finally {
+      await tab.close()
+      await server.close()
+    }
+  })
+})

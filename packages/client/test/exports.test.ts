@@ -1,0 +1,14 @@
+/** The public surface of `@sse/client`, never changed by accident. */
+import { expect, it } from 'vitest'
+import * as client from '../src/index.ts'
+
+it('exports the same names', () => {
+  expect(Object.keys(client).sort()).toMatchInlineSnapshot(`
+    [
+      "RESET_EVENT",
+      "SseClientError",
+      "connect",
+      "isRetryableStatus",
+    ]
+  `)
+})
