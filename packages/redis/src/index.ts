@@ -51,9 +51,10 @@ end
 `
 
 // KEYS: epoch, seq, log, last seq per topic. ARGV: candidate epoch, topic, event, data, history size.
+// Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's.
 const PUBLISH = `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch)
 redis.call('HSET', KEYS[4], ARGV[2], seq)
 return {epoch, seq}
 `
@@ -154,6 +155,8 @@ export class RedisBroker implements Broker {
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
   readonly #gapListeners = new Set<(error: SseError) => void>()
   #reading: Promise<void> | undefined
+  /** The command client's pending connection, while it is not ready. */
+  #connecting: Promise<unknown> | undefined
   /** Resolves once the reader knows where it starts: publishes wait for it, so none is missed locally. */
   #started: Promise<void> | undefined
   #epoch: string | undefined
@@ -201,8 +204,26 @@ export class RedisBroker implements Broker {
     })
   }
 
+  /**
+   * Resolves once this instance reads the log from a known position, so that every event
+   * published anywhere from then on reaches its streams. Await it before serving: until the
+   * position is known (one round trip), an event published by another instance could reach
+   * none of the streams that subscribed here meanwhile. Rejects with `SSE_BROKER_UNAVAILABLE`
+   * when Redis does not answer within `commandTimeoutMs` (reading goes on; call it again).
+   *
+   * @example
+   * const broker = new RedisBroker({ redis: process.env.REDIS_URL })
+   * const hub = createHub({ broker })
+   * await broker.ready()
+   * app.listen(3000)
+   */
+  async ready(): Promise<void> {
+    this.#reading ??= this.#read()
+    await this.#connected()
+  }
+
   async publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
-    await this.#ready()
+    await this.#connected()
     const [epoch, seq] = await this.#run(() =>
       this.#commands.ssePublish(
         ...this.#keys,
@@ -227,7 +248,7 @@ export class RedisBroker implements Broker {
   }
 
   async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
-    await this.#ready()
+    await this.#connected()
     const reply = await this.#run(() =>
       this.#commands.sseHistory(...this.#keys, createEpoch(), after.epoch, after.seq, ...topics),
     )
@@ -250,7 +271,7 @@ export class RedisBroker implements Broker {
   }
 
   async head(): Promise<LogPosition> {
-    await this.#ready()
+    await this.#connected()
     const [epoch, seq] = await this.#run(() => this.#commands.sseHead(...this.#keys, createEpoch()))
     return { epoch, seq: Number(seq) }
   }
@@ -266,25 +287,40 @@ export class RedisBroker implements Broker {
   }
 
   /** Connects the command client on first use; fails with SSE_BROKER_UNAVAILABLE when Redis is down. */
-  async #ready(): Promise<void> {
+  async #connected(): Promise<void> {
     if (this.#closed) throw new SseError('SSE_BROKER_UNAVAILABLE', 'the Redis broker is closed')
     if (this.#commands.status === 'wait') this.#commands.connect().catch(() => {})
-    if (this.#commands.status !== 'ready') await this.#within(once(this.#commands, 'ready'), 'connecting')
-    if (this.#started) await this.#within(this.#started, 'reading the log position')
+    if (this.#commands.status !== 'ready') {
+      // One wait shared by every caller: concurrent publishes during an outage add one listener, not one each.
+      this.#connecting ??= this.#within(
+        (signal) => once(this.#commands, 'ready', { signal }),
+        'connecting',
+      ).finally(() => {
+        this.#connecting = undefined
+      })
+      await this.#connecting
+    }
+    const started = this.#started
+    if (started) await this.#within(() => started, 'reading the log position')
   }
 
-  /** `promise`, or SSE_BROKER_UNAVAILABLE after the command timeout. */
-  async #within<T>(promise: Promise<T>, what: string): Promise<T> {
+  /**
+   * `wait(signal)`, or SSE_BROKER_UNAVAILABLE after the command timeout. The signal aborts on
+   * timeout, so a wait on the client (a listener) does not outlive the call that gave up on it.
+   */
+  async #within<T>(wait: (signal: AbortSignal) => Promise<T>, what: string): Promise<T> {
+    const controller = new AbortController()
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${what} took over ${this.#timeoutMs} ms`)), this.#timeoutMs)
     })
     try {
-      return await Promise.race([promise, timeout])
+      return await Promise.race([wait(controller.signal), timeout])
     } catch (error) {
       throw unavailable(error)
     } finally {
       clearTimeout(timer)
+      controller.abort()
     }
   }
 
@@ -328,8 +364,21 @@ export class RedisBroker implements Broker {
         }
         for (const [, items] of reply) {
           for (const [id, fields] of items) {
+            // Fields are written in this order by the publish script: t, e, d, p.
+            if (fields[7] !== undefined && fields[7] !== this.#epoch) {
+              // A new log under our offset (Redis flushed while we stayed connected): #position reports it.
+              this.#checkPosition = true
+              break
+            }
+            const seq = seqOf(id)
+            if (seq !== seqOf(this.#lastId) + 1) {
+              // Seqs have no holes: the entries in between were trimmed before this instance read them.
+              this.#gap(
+                'events were trimmed from Redis before this instance could read them; clients resume from history',
+              )
+            }
             this.#lastId = id
-            this.#deliver(id, fields)
+            this.#deliver(seq, fields)
           }
         }
       } catch {
@@ -356,22 +405,25 @@ export class RedisBroker implements Broker {
     if (lostStore || trimmedUnread) {
       this.#epoch = epoch
       this.#lastId = `${head}-0`
-      const error = new SseError(
-        'SSE_BROKER_GAP',
+      this.#gap(
         lostStore
           ? 'Redis lost the event log (flushed or restarted without persistence); clients resume with a reset'
           : 'events were trimmed from Redis before this instance could read them; clients resume from history',
       )
-      for (const onGap of this.#gapListeners) onGap(error)
     }
   }
 
-  #deliver(id: string, fields: string[]): void {
-    // Fields are written in this order by the publish script: t, e, d.
+  /** Live entries were lost: the hub closes its streams, which resume from history or get a reset. */
+  #gap(message: string): void {
+    const error = new SseError('SSE_BROKER_GAP', message)
+    for (const onGap of this.#gapListeners) onGap(error)
+  }
+
+  #deliver(seq: number, fields: string[]): void {
     const event = fields[3] ?? ''
     const entry: BrokerEntry = {
       epoch: this.#epoch ?? '',
-      seq: seqOf(id),
+      seq,
       topic: fields[1] ?? '',
       event: event === '' ? undefined : event,
       data: fields[5] ?? '',

@@ -3,7 +3,7 @@ import { createMemorySink, type MemorySink, pollUntil } from '@sse/test-utils'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { RedisBroker } from '../src/index.ts'
+import { RedisBroker, type RedisBrokerOptions } from '../src/index.ts'
 import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
 
 function events(sink: MemorySink): EventSourceMessage[] {
@@ -27,10 +27,17 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     for (const thing of open.splice(0).reverse()) await thing.close()
   })
 
-  /** N hubs sharing one fresh prefix: N instances of one app. */
-  function instances(count: number, options: { historySize?: number } = {}): Hub[] {
+  /** N hubs sharing one fresh prefix: N instances of one app, each reading the log from a known position. */
+  async function instances(count: number, options: RedisBrokerOptions = {}): Promise<Hub[]> {
+    return (await instancesWithBrokers(count, options)).map(({ hub }) => hub)
+  }
+
+  async function instancesWithBrokers(
+    count: number,
+    options: RedisBrokerOptions = {},
+  ): Promise<Array<{ hub: Hub; broker: RedisBroker }>> {
     const key = `test${++prefix}`
-    return Array.from({ length: count }, () => {
+    const made = Array.from({ length: count }, () => {
       const broker = new RedisBroker({ redis: redis.url, prefix: key, ...options })
       const hub = createHub({ broker, heartbeat: false })
       open.push({
@@ -39,8 +46,10 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
           await broker.close()
         },
       })
-      return hub
+      return { hub, broker }
     })
+    await Promise.all(made.map(({ broker }) => broker.ready()))
+    return made
   }
 
   function connect(hub: Hub, topics: string[], lastEventId?: string) {
@@ -51,7 +60,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
   }
 
   it('delivers a publish on one instance to subscribers on every instance, in one order', async () => {
-    const hubs = instances(3)
+    const hubs = await instances(3)
     const clients = hubs.map((hub) => connect(hub, ['t']))
     await Promise.all(clients.map((client) => client.ready))
     const ids: string[] = []
@@ -63,7 +72,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
   })
 
   it('replays exactly the missed events to a client reconnecting to another instance', async () => {
-    const [a, b] = instances(2)
+    const [a, b] = await instances(2)
     const ids: string[] = []
     for (let i = 1; i <= 5; i++) ids.push(await a!.publish('t', { data: i }))
     const client = connect(b!, ['t'], ids[1])
@@ -74,7 +83,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
   })
 
   it('sends a reset when history was trimmed past the client’s id, and when Redis lost its data', async () => {
-    const [hub] = instances(1, { historySize: 5 })
+    const [hub] = await instances(1, { historySize: 5 })
     const ids: string[] = []
     for (let i = 1; i <= 200; i++) ids.push(await hub!.publish('t', { data: i }))
     const trimmed = connect(hub!, ['t'], ids[0])
@@ -104,6 +113,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
           await brokers[i]!.close()
         },
       })
+    await Promise.all(brokers.map((broker) => broker.ready()))
     const client = connect(hubs[1]!, ['t'])
     await client.ready
     const before = await hubs[0]!.publish('t', { data: 'before' })
@@ -132,7 +142,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
   })
 
   it('closes local streams (so clients resume with a reset) when Redis is flushed under a running instance', async () => {
-    const [hub] = instances(1)
+    const [hub] = await instances(1)
     const errors: unknown[] = []
     hub!.on('error', (error) => errors.push(error))
     const client = connect(hub!, ['t'])
@@ -143,5 +153,89 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await admin.flushall()
     await pollUntil(() => client.stream.closed, 5000, 'the stream to close after the flush')
     expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+  })
+  it('delivers to a stream subscribed right after ready() an event published at once on another instance', async () => {
+    // Without ready(), a new instance learns where it reads the log from only after a round trip, and an
+    // event published in between reached none of its streams: a silent gap for the first clients.
+    for (let round = 0; round < 10; round++) {
+      const [a] = await instances(1)
+      const key = `test${prefix}`
+      const broker = new RedisBroker({ redis: redis.url, prefix: key })
+      const hub = createHub({ broker, heartbeat: false })
+      open.push({
+        close: async () => {
+          await hub.close({ retry: false })
+          await broker.close()
+        },
+      })
+      await broker.ready()
+      const client = connect(hub, ['t'])
+      await client.ready
+      const id = await a!.publish('t', { data: round })
+      await pollUntil(() => events(client.sink).length === 1, 5000, `round ${round}: the event`)
+      expect(events(client.sink)[0]!.id).toBe(id)
+    }
+  })
+
+  it('reports a gap, never skips silently, when entries were trimmed before this instance read them', async () => {
+    // A reader reading one entry at a time falls far behind a burst into a 10-entry history.
+    const [reader, writer] = await instancesWithBrokers(2, { historySize: 10, readBatch: 1 })
+    const hub = reader!.hub
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    writer!.hub.on('error', () => {}) // it falls behind as well
+    const client = connect(hub, ['t'])
+    await client.ready
+    const published = await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => writer!.broker.publish('t', { data: String(i) })),
+    )
+    await pollUntil(() => client.stream.closed, 5000, 'the stream to close after the gap')
+    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+    // What it had received before the close is a prefix of the log, without a hole.
+    const received = events(client.sink).map((event) => event.id)
+    expect(received.length).toBeLessThan(published.length)
+    expect(received).toEqual(
+      published.slice(0, received.length).map((entry) => `${entry.epoch}-${entry.seq}`),
+    )
+  })
+
+  it('never delivers entries of a new epoch under the old one when Redis is flushed while events keep coming', async () => {
+    const [{ hub, broker }] = (await instancesWithBrokers(1)) as [{ hub: Hub; broker: RedisBroker }]
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const client = connect(hub, ['t'])
+    await client.ready
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push(await hub.publish('t', { data: i }))
+    await pollUntil(() => events(client.sink).length === 5, 5000, 'the first five events')
+    const admin = new Redis(redis.url)
+    open.push({ close: () => void admin.disconnect() })
+    await admin.flushall()
+    // More events than the reader had read, at once: the new log's ids pass the reader's old offset.
+    for (let i = 0; i < 20; i++) ids.push(await hub.publish('t', { data: i }))
+    await pollUntil(() => client.stream.closed, 5000, 'the stream to close after the flush')
+    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+    for (const event of events(client.sink)) expect(ids).toContain(event.id)
+    expect(await broker.head()).toMatchObject({ epoch: ids.at(-1)!.split('-')[0] })
+  })
+
+  it('leaves no listener behind for publishes that failed while Redis was down', async () => {
+    const down = await startRedis()
+    open.push({ close: () => destroyRedis(down) })
+    const broker = new RedisBroker({ redis: down.url, prefix: 'leak', commandTimeoutMs: 300 })
+    open.push({ close: () => broker.close() })
+    await broker.publish('t', { data: 'up' })
+    await down.stop()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    open.push({ close: () => void process.off('warning', onWarning) })
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () => broker.publish('t', { data: 'down' })),
+    )
+    expect(results.map((result) => result.status)).toEqual(Array(30).fill('rejected'))
+    expect(results[0]).toMatchObject({ reason: { code: 'SSE_BROKER_UNAVAILABLE' } })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning')
   })
 })
