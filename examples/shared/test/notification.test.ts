@@ -4,7 +4,10 @@ import { MAX_TEXT_LENGTH, parseJsonBody, parseNotification, parseTopics } from '
 describe('parseNotification', () => {
   it('keeps the text exactly as sent', () => {
     const text = '  two\nlines 👋 שלום  '
-    expect(parseNotification({ topic: 'alerts', text })).toEqual({ ok: true, value: { topic: 'alerts', text } })
+    expect(parseNotification({ topic: 'alerts', text })).toEqual({
+      ok: true,
+      value: { topic: 'alerts', text },
+    })
   })
 
   it.each([
@@ -43,9 +46,15 @@ describe('parseJsonBody', () => {
   })
 
   it('refuses another content type, bad JSON, and too large a body (413)', () => {
-    expect(parseJsonBody('text/plain', '{}')).toMatchObject({ ok: false, error: /Content-Type: application\/json/ })
+    expect(parseJsonBody('text/plain', '{}')).toMatchObject({
+      ok: false,
+      error: /Content-Type: application\/json/,
+    })
     expect(parseJsonBody(undefined, '{}')).toMatchObject({ ok: false })
     expect(parseJsonBody('application/json', '{"a":')).toMatchObject({ ok: false, error: /not valid JSON/ })
-    expect(parseJsonBody('application/json', `"${'x'.repeat(20_000)}"`)).toMatchObject({ ok: false, status: 413 })
+    expect(parseJsonBody('application/json', `"${'x'.repeat(20_000)}"`)).toMatchObject({
+      ok: false,
+      status: 413,
+    })
   })
 })
