@@ -46,16 +46,25 @@ if not epoch or redis.call('EXISTS', KEYS[2]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3], KEYS[4])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
 end
 `
 
-// KEYS: epoch, seq, log, last seq per topic. ARGV: candidate epoch, topic, event, data, history size.
+/** Topics whose last seq is kept one by one; past it the least recently published merge into one floor. */
+const MAX_TRACKED_TOPICS = 10_000
+
+// KEYS: epoch, seq, log, last seq per topic (a sorted set), floor of the untracked topics.
+// ARGV: candidate epoch, topic, event, data, history size.
 // Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's.
 const PUBLISH = `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch)
-redis.call('HSET', KEYS[4], ARGV[2], seq)
+redis.call('ZADD', KEYS[4], seq, ARGV[2])
+local extra = redis.call('ZCARD', KEYS[4]) - ${MAX_TRACKED_TOPICS}
+if extra > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[4], extra)
+  redis.call('SET', KEYS[5], popped[#popped])
+end
 return {epoch, seq}
 `
 
@@ -76,8 +85,10 @@ local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = head + 1
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
 if firstSeq > after + 1 then
+  local floor = tonumber(redis.call('GET', KEYS[5]) or '0')
   for i = 4, #ARGV do
-    if tonumber(redis.call('HGET', KEYS[4], ARGV[i]) or '0') > after then
+    local last = redis.call('ZSCORE', KEYS[4], ARGV[i])
+    if (last and tonumber(last) or floor) > after then
       return {'reset', epoch, head, 'trimmed'}
     end
   end
@@ -129,10 +140,10 @@ function unavailable(error: unknown): SseError {
 }
 
 function withScripts(client: Redis): Scripted {
-  client.defineCommand('ssePublish', { numberOfKeys: 4, lua: PUBLISH })
-  client.defineCommand('sseHead', { numberOfKeys: 4, lua: HEAD })
-  client.defineCommand('sseHistory', { numberOfKeys: 4, lua: HISTORY })
-  client.defineCommand('ssePosition', { numberOfKeys: 4, lua: POSITION })
+  client.defineCommand('ssePublish', { numberOfKeys: 5, lua: PUBLISH })
+  client.defineCommand('sseHead', { numberOfKeys: 5, lua: HEAD })
+  client.defineCommand('sseHistory', { numberOfKeys: 5, lua: HISTORY })
+  client.defineCommand('ssePosition', { numberOfKeys: 5, lua: POSITION })
   return client as Scripted
 }
 
@@ -146,7 +157,7 @@ function withScripts(client: Redis): Scripted {
  * const hub = createHub({ broker: new RedisBroker({ redis: process.env.REDIS_URL, prefix: 'sse:app' }) })
  */
 export class RedisBroker implements Broker {
-  readonly #keys: [epoch: string, seq: string, log: string, topics: string]
+  readonly #keys: [epoch: string, seq: string, log: string, topics: string, floor: string]
   readonly #historySize: number
   readonly #readBatch: number
   readonly #timeoutMs: number
@@ -166,7 +177,13 @@ export class RedisBroker implements Broker {
 
   constructor(options: RedisBrokerOptions = {}) {
     const prefix = options.prefix ?? 'sse'
-    this.#keys = [`${prefix}:epoch`, `${prefix}:seq`, `${prefix}:log`, `${prefix}:topics`]
+    this.#keys = [
+      `${prefix}:epoch`,
+      `${prefix}:seq`,
+      `${prefix}:log`,
+      `${prefix}:topics`,
+      `${prefix}:topics-floor`,
+    ]
     this.#historySize = options.historySize ?? 1000
     if (!Number.isSafeInteger(this.#historySize) || this.#historySize < 1) {
       throw new SseError(

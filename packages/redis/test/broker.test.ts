@@ -238,4 +238,35 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await new Promise((resolve) => setImmediate(resolve))
     expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning')
   })
+  it('keeps the positions of at most 10,000 topics in Redis, and still never replays a silent gap', async () => {
+    // Per-user topics (`user:<id>`) would otherwise leave one position per topic ever published, forever.
+    const [hub] = await instances(1, { historySize: 10 })
+    hub!.on('error', () => {}) // its reader falls behind the bursts below: a gap, reported
+    const key = `test${prefix}`
+    const admin = new Redis(redis.url)
+    open.push({ close: () => void admin.disconnect() })
+    const burst = (from: number, count: number) =>
+      Promise.all(Array.from({ length: count }, (_, i) => hub!.publish(`user:${from + i}`, { data: i })))
+    const quiet = await hub!.publish('quiet', { data: 'q' })
+    await burst(0, 10_000) // 'quiet' is the least recently published topic: no longer tracked
+    await hub!.publish('kept', { data: 'k' })
+    const seen = await hub!.publish('other', { data: 'o' })
+    await burst(10_000, 200) // trims the log past `seen`, untracks user:0…user:199
+    const topicsKey = `${key}:topics`
+    const tracked = (await admin.type(topicsKey)) === 'hash' ? admin.hlen(topicsKey) : admin.zcard(topicsKey)
+    expect(await tracked).toBeLessThanOrEqual(10_000)
+
+    const replay = async (topic: string, lastEventId: string) => {
+      const client = connect(hub!, [topic], lastEventId)
+      await client.ready
+      return events(client.sink).map((event) => event.event ?? 'message')
+    }
+    // Untracked, and its entry was trimmed: a client that had not seen it gets a reset.
+    const [epoch, quietSeq] = quiet.split('-') as [string, string]
+    expect(await replay('quiet', `${epoch}-${Number(quietSeq) - 1}`)).toEqual([RESET_EVENT])
+    // Tracked, nothing after `seen`: nothing to replay, and no reset although the log was trimmed.
+    expect(await replay('kept', seen)).toEqual([])
+    // Untracked, but last published before `seen`: the floor proves it, no reset either.
+    expect(await replay('user:0', seen)).toEqual([])
+  })
 })
