@@ -198,7 +198,27 @@ export function connect<M extends object = DefaultEventMap>(
   url: string | URL,
   ...args: ConnectArgs<M>
 ): SseClient<M> {
-  return new Client<M>(String(url), (args[0] ?? {}) as ConnectOptions<M>)
+  return new Client<M>(resolveUrl(url), (args[0] ?? {}) as ConnectOptions<M>)
+}
+
+/**
+ * The absolute URL, resolved against the page in a browser. Checked here, because `fetch` rejects
+ * a bad URL with the same `TypeError` as a network failure, which would be retried forever.
+ */
+function resolveUrl(url: string | URL): string {
+  const base = (globalThis as { location?: { href?: string } }).location?.href
+  try {
+    return new URL(url, base).href
+  } catch (cause) {
+    const hint = base === undefined ? ' (outside a browser the URL must be absolute: http://host/path)' : ''
+    throw new SseClientError(
+      'SSE_CLIENT_INVALID_OPTION',
+      `not a URL: ${JSON.stringify(String(url))}${hint}`,
+      {
+        cause,
+      },
+    )
+  }
 }
 
 /** The outcome of one attempt. */
@@ -559,7 +579,13 @@ class Client<M extends object> implements SseClient<M> {
     // `no-store`, as the spec's EventSource request. Node's fetch accepts it; its types lack `cache`.
     const init = { method: this.#method, headers, signal, cache: 'no-store' } as RequestInit
     const body = typeof this.#body === 'function' ? await this.#body(context) : this.#body
-    if (body !== undefined) init.body = body
+    if (body !== undefined) {
+      init.body = body
+      // A stream body needs `duplex: 'half'` (Node's fetch throws without it); it can only be sent once.
+      if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) {
+        ;(init as RequestInit & { duplex?: string }).duplex = 'half'
+      }
+    }
     if (this.#credentials !== undefined) init.credentials = this.#credentials
     return init
   }

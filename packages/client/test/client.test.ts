@@ -162,6 +162,64 @@ describe('events', () => {
     expect(got).toEqual(['1', '2'])
   })
 
+  it('pauses reading while a for await loop lags 1,024 events behind, and resumes as it catches up', async () => {
+    // An endless body of 100-event chunks that counts how often the client pulled from it.
+    let pulls = 0
+    let sent = 0
+    const encoder = new TextEncoder()
+    const fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              pulls++
+              let chunk = ''
+              for (let i = 0; i < 100; i++) chunk += `data: ${++sent}\n\n`
+              controller.enqueue(encoder.encode(chunk))
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { headers: { 'Content-Type': 'text/event-stream' } },
+      )
+    const source = track(connect('http://127.0.0.1:9/endless', { fetch }))
+    const iterator = source[Symbol.asyncIterator]()
+    expect((await withTimeout(iterator.next(), DEADLINE_MS, 'the first event')).value?.data).toBe('1')
+    await pollUntil(
+      () => pulls >= 11,
+      DEADLINE_MS,
+      () => `the queue to fill (pulls: ${pulls})`,
+    )
+    // Paused: whatever else happens on the event loop, no more is read.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve))
+    expect(pulls).toBe(11)
+    for (let n = 2; n <= 600; n++) {
+      expect((await withTimeout(iterator.next(), DEADLINE_MS, `event ${n}`)).value?.data).toBe(String(n))
+    }
+    await pollUntil(() => pulls > 11, DEADLINE_MS, 'reading to resume')
+    await iterator.return?.()
+    expect(source.readyState).toBe('closed')
+  })
+
+  it('refuses a URL fetch cannot use, instead of retrying it forever', () => {
+    expect(() => connect('/events')).toThrow(/outside a browser the URL must be absolute/)
+    expect(() => connect('http://[bad')).toThrow(SseClientError)
+    expect(connect(new URL('http://127.0.0.1:9/a/../events'), { signal: AbortSignal.abort() }).url).toBe(
+      'http://127.0.0.1:9/events',
+    )
+  })
+
+  it('sends a stream body (duplex: half)', async () => {
+    const { url, requests } = await server((req, res) => {
+      createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'ok' })
+    })
+    const body = () => new Blob(['streamed question']).stream()
+    const source = track(connect(url, { method: 'POST', body }))
+    const seen = record(source)
+    await seen.until(() => seen.messages.length === 1, 'the event')
+    expect(requests[0]?.body).toBe('streamed question')
+  })
+
   it('stops with SSE_CLIENT_EVENT_TOO_LARGE past maxEventSize', async () => {
     const { url } = await server((req, res) => {
       createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'x'.repeat(5000) })
@@ -198,6 +256,32 @@ describe('reconnection', () => {
     expect(resumedFrom).toEqual([undefined, '€-3'])
     expect(seen.opens.map(({ attempt }) => attempt)).toEqual([0, 1])
     expect(source.lastEventId).toBe('€-5')
+  })
+
+  it('sends Last-Event-ID only when not empty, and never the id of an event cut off at the end', async () => {
+    // Raw bytes, to write what core never would: an empty id, and a last event without its blank line.
+    const bodies = [
+      'id: 1\ndata: one\n\nid: 2\ndata: two, cut off',
+      'id\ndata: id reset\n\n',
+      'data: after the reset\n\n',
+    ]
+    const { url, requests } = await server((_req, res, index) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end(bodies[index] ?? '')
+    })
+    const manual = createManualTimers()
+    const source = track(connect(url, { timers: manual.timers }))
+    const seen = record(source)
+    for (let i = 1; i <= 2; i++) {
+      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
+      manual.fire(await manual.next(`wait ${i}`))
+    }
+    await seen.until(() => seen.messages.length === 3, 'three events')
+    expect(seen.messages.map(({ data, lastEventId }) => [data, lastEventId])).toEqual([
+      ['one', '1'],
+      ['id reset', ''],
+      ['after the reset', ''],
+    ])
+    expect(requests.map(({ headers }) => headers['last-event-id'])).toEqual([undefined, '1', undefined])
   })
 
   it('starts from the lastEventId option', async () => {
