@@ -68,8 +68,8 @@ describe('the workspace', () => {
   })
 
   it('has a changeset naming each public package that was never released, and each parses', async () => {
-    // Throws, naming the file, when a changeset does not parse (biome's markdown formatter turns
-    // a one-package frontmatter into a heading; keep a blank line around the package lines).
+    // Throws, naming the file, when a changeset does not parse. (.changeset/ is left out of biome,
+    // whose markdown formatter would turn a one-package frontmatter into a heading.)
     const plan = await releasePlan()
     const named = new Set(
       plan.changesets.flatMap((changeset) => changeset.releases.map((release) => release.name)),
