@@ -1,3 +1,5 @@
 import { sharedConfig } from '../../vitest.shared.ts'
 
-export default sharedConfig()
+// One test file at a time: the browser suite and the process tests are the heaviest of the
+// workspace, and `npm test` runs every package's tests at once on a small machine.
+export default sharedConfig({ test: { fileParallelism: false } })
