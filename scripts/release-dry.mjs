@@ -13,14 +13,16 @@
 //   --json FILE    also write a machine-readable report (packages, versions, tarballs, files)
 import { spawnSync } from 'node:child_process'
 import {
-  cpSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,8 +32,18 @@ import { gunzipSync } from 'node:zlib'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies']
-// Never copied into the throwaway tree: VCS state, installs, caches and earlier outputs.
-const SKIPPED = new Set(['.git', 'node_modules', '.turbo', 'coverage', 'test-results.json', '.profiles'])
+// Never copied into the throwaway tree: VCS state, installs, caches and what .gitignore ignores,
+// except `dist` (the build being released).
+const SKIPPED = new Set([
+  '.git',
+  'node_modules',
+  '.turbo',
+  'coverage',
+  'test-results.json',
+  '.profiles',
+  '.DS_Store',
+])
+const SKIPPED_SUFFIXES = ['.tgz', '.log', '.cpuprofile']
 
 const args = process.argv.slice(2)
 const flag = (name) => args.includes(name)
@@ -48,6 +60,9 @@ for (const [i, arg] of args.entries()) {
   if (!arg.startsWith('--') && !['--out', '--json'].includes(args[i - 1] ?? ''))
     fail(`unexpected argument ${arg}`)
 }
+
+const outDir = option('--out')
+const reportFile = option('--json')
 
 function fail(message) {
   console.error(`release:dry: ${message}`)
@@ -90,7 +105,7 @@ function workspacePackages(dir) {
 }
 
 /** The files of a .tgz (regular files only), keyed by their path inside `package/`. */
-export function readTarball(file) {
+function readTarball(file) {
   const data = gunzipSync(readFileSync(file))
   const files = new Map()
   let longName
@@ -164,10 +179,7 @@ function main() {
   }
   try {
     const copy = join(temp, 'repo')
-    cpSync(root, copy, {
-      recursive: true,
-      filter: (source) => !SKIPPED.has(basename(source)) && !source.endsWith('.tgz'),
-    })
+    copyTree(root, copy)
     console.log(`> versioning a throwaway copy of the working tree (${copy})`)
     try {
       run('pnpm', ['install', '--offline', '--frozen-lockfile', '--ignore-scripts', '--reporter=silent'], {
@@ -192,7 +204,7 @@ function main() {
     console.log(
       `  pnpm install --lockfile-only: lockfile ${lockfile() === lockBefore ? 'unchanged' : 'updated'}`,
     )
-    if (changesetFiles(copy).length > 0) fail('changeset version left changesets behind')
+    if (changesetFiles(copy).length > 0) throw new Error('changeset version left changesets behind')
 
     const problems = []
     for (const pkg of before) {
@@ -209,7 +221,7 @@ function main() {
         `public packages are not versioned together: ${publicPackages.map((p) => `${p.name}@${p.to}`).join(', ')}`,
       )
 
-    const out = option('--out') ?? join(temp, 'tarballs')
+    const out = outDir ?? join(temp, 'tarballs')
     mkdirSync(out, { recursive: true })
     console.log(`> packing ${publicPackages.length} public packages with pnpm pack`)
     for (const pkg of publicPackages) {
@@ -242,13 +254,10 @@ function main() {
     const privateNames = before.filter((pkg) => pkg.private).map((pkg) => pkg.name)
     console.log(`  not published (private, not versioned): ${privateNames.join(', ')}`)
     console.log(
-      option('--out')
-        ? `  tarballs kept in ${out}`
-        : '  (tarballs removed with the copy; --out DIR keeps them)',
+      outDir ? `  tarballs kept in ${out}` : '  (tarballs removed with the copy; --out DIR keeps them)',
     )
 
-    const report = option('--json')
-    if (report) {
+    if (reportFile) {
       const packages = before.map(
         ({ name, dir, private: isPrivate, from, to, tarball, size, files, manifest }) => ({
           name,
@@ -259,7 +268,7 @@ function main() {
           ...(isPrivate ? {} : { tarball, size, files, manifest }),
         }),
       )
-      writeFileSync(report, `${JSON.stringify({ changesets: pending, packages, problems }, null, 2)}\n`)
+      writeFileSync(reportFile, `${JSON.stringify({ changesets: pending, packages, problems }, null, 2)}\n`)
     }
     if (problems.length > 0) {
       for (const problem of problems) console.error(`! ${problem}`)
@@ -267,6 +276,26 @@ function main() {
     }
   } finally {
     cleanup()
+  }
+}
+
+/**
+ * Copies the working tree. Others may be editing or testing in it meanwhile: a file that vanishes
+ * between listing and copying (a test's temporary file) is skipped, not an error.
+ */
+function copyTree(from, to) {
+  mkdirSync(to, { recursive: true })
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (SKIPPED.has(entry.name) || SKIPPED_SUFFIXES.some((suffix) => entry.name.endsWith(suffix))) continue
+    const source = join(from, entry.name)
+    const target = join(to, entry.name)
+    try {
+      if (entry.isDirectory()) copyTree(source, target)
+      else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target)
+      else if (entry.isFile()) copyFileSync(source, target)
+    } catch (error) {
+      if (error?.code !== 'ENOENT') throw error
+    }
   }
 }
 

@@ -303,6 +303,11 @@ describe('in a fresh npm project', () => {
       }
     >
     expect(Object.keys(results)).toEqual(['core', 'express', 'fastify', 'koa', 'hono'])
+    // A new framework adapter (a public package with a framework peer) needs its case in servers.mjs.
+    const adapters = published
+      .filter((pkg) => Object.keys(pkg.manifest.peerDependencies ?? {}).length > 0)
+      .map((pkg) => pkg.name.slice('@sse/'.length))
+    expect(Object.keys(results)).toEqual(expect.arrayContaining(adapters))
     for (const [name, { first, greeting, news }] of Object.entries(results)) {
       expect(greeting, name).toMatchObject({
         status: 200,
