@@ -25,12 +25,14 @@ const self = readJson(new URL('../package.json', import.meta.url).pathname)
 // Frameworks are the user's choice of version: an adapter declares them as peers, never bundles them.
 const FRAMEWORKS = ['express', 'fastify', 'koa', 'hono']
 
+/** Requires a module the way @changesets/cli itself resolves it. */
+const fromCli = createRequire(createRequire(import.meta.url).resolve('@changesets/cli/package.json'))
+
 /** The release plan exactly as `changeset version` would compute it, without writing anything. */
 async function releasePlan(): Promise<{
   changesets: { id: string; releases: { name: string; type: string }[] }[]
   releases: { name: string; type: string; newVersion: string; oldVersion: string }[]
 }> {
-  const fromCli = createRequire(createRequire(import.meta.url).resolve('@changesets/cli/package.json'))
   const getReleasePlan = fromCli('@changesets/get-release-plan').default
   return getReleasePlan(root)
 }
@@ -86,6 +88,15 @@ describe('the workspace', () => {
     if (releases.length > 0) {
       expect(releases.map((release) => release.name).sort()).toEqual(published.map((pkg) => pkg.name))
     }
+  })
+
+  it('publishes with pnpm, which rewrites workspace: and catalog: ranges (npm publish would not)', async () => {
+    // `changeset publish` picks `pnpm publish` only when it detects pnpm from each package's directory.
+    const { detect } = fromCli('package-manager-detector') as {
+      detect: (options: { cwd: string }) => Promise<{ name: string } | null>
+    }
+    for (const pkg of published)
+      expect((await detect({ cwd: join(root, pkg.dir) }))?.name, pkg.name).toBe('pnpm')
   })
 
   it('has the release scripts at the root', () => {
