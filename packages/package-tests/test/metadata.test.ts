@@ -14,6 +14,7 @@ import {
   publicPackages,
   readJson,
   root,
+  within,
   workspacePackages,
 } from './workspace.ts'
 
@@ -72,7 +73,7 @@ describe('the workspace', () => {
   it('has a changeset naming each public package that was never released, and each parses', async () => {
     // Throws, naming the file, when a changeset does not parse. (.changeset/ is left out of biome,
     // whose markdown formatter would turn a one-package frontmatter into a heading.)
-    const plan = await releasePlan()
+    const plan = await within(releasePlan(), 30_000, 'the changesets release plan')
     const named = new Set(
       plan.changesets.flatMap((changeset) => changeset.releases.map((release) => release.name)),
     )
@@ -96,7 +97,9 @@ describe('the workspace', () => {
       detect: (options: { cwd: string }) => Promise<{ name: string } | null>
     }
     for (const pkg of published)
-      expect((await detect({ cwd: join(root, pkg.dir) }))?.name, pkg.name).toBe('pnpm')
+      expect((await within(detect({ cwd: join(root, pkg.dir) }), 10_000, pkg.name))?.name, pkg.name).toBe(
+        'pnpm',
+      )
   })
 
   it('has the release scripts at the root', () => {

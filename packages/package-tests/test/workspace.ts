@@ -50,6 +50,15 @@ export function readJson<T = Manifest>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T
 }
 
+/** `promise`, or a rejection naming `label` once `ms` pass. */
+export function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
 /** Runs a command with a deadline; rejects with its output when it overruns or (unless allowed) fails. */
 export function run(
   cmd: string,
