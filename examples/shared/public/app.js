@@ -171,6 +171,11 @@ $('notify-form').addEventListener('submit', async (event) => {
   }
 })
 
+// Ctrl+Enter (⌘+Enter) sends, as in most chat boxes; Enter alone makes a new line.
+$('text').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) $('notify-form').requestSubmit()
+})
+
 fetch('/health')
   .then((response) => response.json())
   .then((health) => {

@@ -15,7 +15,14 @@ export {
   STREAM_RETRY_MS,
 } from './demo.ts'
 export { MAX_BODY_BYTES, parseJsonBody, readText } from './json-body.ts'
-export { type ExampleMain, runExample, SHUTDOWN_DEADLINE_MS, type StartOptions } from './main.ts'
+export {
+  CLOSE_GRACE_MS,
+  type ListenOptions,
+  listenGracefully,
+  type NodeServer,
+  type RunningServer,
+  urlOf,
+} from './listen-gracefully.ts'
 export {
   isTopic,
   MAX_TEXT_LENGTH,
@@ -27,11 +34,4 @@ export {
   TOPICS,
   type Topic,
 } from './notification.ts'
-export {
-  CLOSE_GRACE_MS,
-  type ListenOptions,
-  listenGracefully,
-  type NodeServer,
-  type RunningServer,
-  urlOf,
-} from './serve.ts'
+export { type ExampleMain, runExample, SHUTDOWN_DEADLINE_MS, type StartOptions } from './run-example.ts'

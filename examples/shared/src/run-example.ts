@@ -8,7 +8,7 @@
  * paths) or else a self-signed certificate made at start.
  */
 import { type Certificate, loadCertificate } from './certificate.ts'
-import type { RunningServer } from './serve.ts'
+import type { RunningServer } from './listen-gracefully.ts'
 
 export interface StartOptions {
   readonly port: number

@@ -1,7 +1,7 @@
 /** What the shared suites need of an example. */
 import type { Demo } from '../demo.ts'
-import type { StartOptions } from '../main.ts'
-import type { RunningServer } from '../serve.ts'
+import type { RunningServer } from '../listen-gracefully.ts'
+import type { StartOptions } from '../run-example.ts'
 
 export interface ExampleUnderTest {
   /** As shown on the page and in `/health`, e.g. `Express`. */

@@ -8,8 +8,8 @@ import { type EventStreamReader, openEventStream, withTimeout } from '@sse/test-
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createDemo, type Demo } from '../demo.ts'
 import { MAX_BODY_BYTES } from '../json-body.ts'
+import type { RunningServer } from '../listen-gracefully.ts'
 import { MAX_TEXT_LENGTH } from '../notification.ts'
-import type { RunningServer } from '../serve.ts'
 import { type ExampleUnderTest, WAIT_MS } from './example.ts'
 
 interface NotifyCase {
