@@ -1,0 +1,133 @@
+/**
+ * Three instances in three processes over one redis-server, behind nginx: one order for every
+ * client wherever it is connected, and an instance killed with SIGKILL mid-stream costs its
+ * clients nothing: they reconnect through nginx to another instance with `Last-Event-ID` and get
+ * exactly the events they missed, none lost, none twice.
+ */
+import { openEventStream, pollUntil } from '@sse/test-utils'
+import { describe, expect, it } from 'vitest'
+import {
+  cleanup,
+  clusterBinariesMissing,
+  destroyRedis,
+  Gate,
+  notify,
+  openSource,
+  seqOf,
+  startPublisher,
+  startRedis,
+  startTestCluster,
+} from './harness.ts'
+
+describe.skipIf(clusterBinariesMissing())('three instances over one Redis, behind nginx', () => {
+  it('delivers what any instance publishes to every client on every instance, in one order', async () => {
+    const redis = await startRedis()
+    cleanup(() => destroyRedis(redis))
+    const cluster = await startTestCluster(redis.url)
+    const urls = [...cluster.instances.map((instance) => instance.url), cluster.url, cluster.url, cluster.url]
+    const readers = await Promise.all(
+      urls.flatMap((url) => [url, url]).map((url) => openEventStream(`${url}/events?topics=news`)),
+    )
+    for (const reader of readers) cleanup(() => reader.close())
+    expect(readers.map((reader) => reader.status)).toEqual(readers.map(() => 200))
+
+    // 60 at once on one instance, then 30 at once on each: Redis decides one order, every client sees it.
+    const [a, b, c] = cluster.instances
+    const fromOne = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => notify(b!.url, 'news', `one ${i}`)),
+    )
+    const fromAll = await Promise.all(
+      Array.from({ length: 90 }, (_, i) => notify([a, b, c][i % 3]!.url, 'news', `all ${i}`)),
+    )
+    const answers = [...fromOne, ...fromAll]
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 201))
+    const ids = answers.map((answer) => answer.body.id!).sort((x, y) => seqOf(x) - seqOf(y))
+
+    const received = await Promise.all(readers.map((reader) => reader.waitFor(150, 10_000)))
+    for (const events of received) {
+      expect(events.map((event) => event.id)).toEqual(ids)
+      expect(events.every((event) => event.event === 'notification')).toBe(true)
+    }
+    const first = received[0]!.map((event) => JSON.parse(event.data) as { message: string; instance: string })
+    expect(first.filter((data) => data.message.startsWith('one ')).map((data) => data.instance)).toEqual(
+      Array(60).fill('b'),
+    )
+    // Nothing more than that arrived.
+    for (const reader of readers) expect(reader.eventCount).toBe(150)
+  })
+
+  it('moves the clients of an instance killed with SIGKILL to the others, which replay exactly what they missed', async () => {
+    const redis = await startRedis()
+    cleanup(() => destroyRedis(redis))
+    const cluster = await startTestCluster(redis.url, { RETRY_MS: '100' })
+    const gate = new Gate() // reconnections wait here, so that the missed events must come from history
+    const clients: Array<Awaited<ReturnType<typeof openSource>>> = []
+    for (let i = 0; i < 6; i++) clients.push(await openSource(`${cluster.url}/events?topics=live`, { gate }))
+    const byInstance = new Map<string, typeof clients>()
+    for (const client of clients) {
+      const instance = client.connections[0]!.instance!
+      byInstance.set(instance, [...(byInstance.get(instance) ?? []), client])
+    }
+    expect([...byInstance.keys()].sort()).toEqual(['a', 'b', 'c']) // nginx spreads them round-robin
+    const victim = cluster.instances.find(
+      (instance) => instance.name === clients[0]!.connections[0]!.instance,
+    )!
+    const moved = byInstance.get(victim.name)!
+    const publishTo = cluster.instances.find((instance) => instance !== victim)!
+
+    const publisher = startPublisher([publishTo.url], 'live')
+    const received = (count: number) => () => clients.every((client) => client.ids().length >= count)
+    await pollUntil(received(20), 10_000, 'the first 20 events on every client')
+
+    await victim.stop('SIGKILL')
+    await pollUntil(
+      () => gate.waiting === moved.length,
+      10_000,
+      () => `${moved.length} reconnections to wait at the gate, ${gate.waiting} do`,
+    )
+    const atDrop = publisher.published.length
+    await pollUntil(
+      () => publisher.published.length >= atDrop + 20,
+      10_000,
+      '20 events published while they are away',
+    )
+    const whileAway = publisher.published.length
+    gate.open()
+    await pollUntil(() => moved.every((client) => client.opens === 2), 10_000, 'the moved clients to reopen')
+    const atReopen = publisher.published.length
+    await pollUntil(
+      () => publisher.published.length >= atReopen + 20,
+      10_000,
+      '20 events after they are back',
+    )
+    await publisher.stop()
+
+    const all = publisher.published
+    await pollUntil(received(all.length), 10_000, () => `every client to have all ${all.length} events`)
+    for (const client of clients) {
+      expect(client.ids()).toEqual(all) // none lost, none twice, in order
+      expect(client.messages.filter((message) => message.type === 'sse-reset')).toEqual([])
+    }
+    expect(publisher.attempts.every((attempt) => attempt.status === 201)).toBe(true)
+    for (const client of moved) {
+      const [before, after] = client.connections as [
+        (typeof client.connections)[0],
+        (typeof client.connections)[0],
+      ]
+      expect(client.connections).toHaveLength(2)
+      expect(after.instance).not.toBe(victim.name)
+      // It resumed from the last event it had, and the events published while it was away came from history.
+      const lastSeen = client.messages[after.messagesBefore - 1]!.lastEventId
+      expect(after.lastEventId).toBe(lastSeen)
+      const missed = whileAway - (all.indexOf(lastSeen) + 1)
+      expect(missed).toBeGreaterThanOrEqual(20)
+      expect(client.ids().slice(all.indexOf(lastSeen) + 1)).toEqual(all.slice(all.indexOf(lastSeen) + 1))
+      expect(before.instance).toBe(victim.name)
+      console.log(
+        `client moved from ${victim.name} to ${after.instance}: resumed after ${lastSeen}, ` +
+          `${missed} events replayed from history, ${client.ids().length} received in all, ${all.length} published`,
+      )
+    }
+    for (const client of clients.filter((client) => !moved.includes(client))) expect(client.opens).toBe(1)
+  })
+})
