@@ -125,7 +125,13 @@ export function buildApp({ hub, instance, retryMs }: ClusterAppOptions): Express
     const status = typeof error?.status === 'number' && error.status < 500 ? error.status : 500
     if (status === 500) console.error(`[instance ${instance}]`, error)
     // express.json() reports a malformed or too large body with a 4xx status and a message.
-    res.status(status).json({ error: status === 500 ? 'internal error' : String(error.message) })
+    const message =
+      status === 500
+        ? 'internal error'
+        : error.type === 'entity.parse.failed'
+          ? `the body is not a JSON object (${error.message}); send { "topic": string, "message": string }`
+          : String(error.message)
+    res.status(status).json({ error: message })
   }
   app.use(onError)
   return app

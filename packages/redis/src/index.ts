@@ -174,6 +174,8 @@ export class RedisBroker implements Broker {
   #lastId = '0-0'
   #checkPosition = true
   #closed = false
+  /** Ends the read loop's pause at once when the broker closes. */
+  #wake: (() => void) | undefined
 
   constructor(options: RedisBrokerOptions = {}) {
     const prefix = options.prefix ?? 'sse'
@@ -205,11 +207,15 @@ export class RedisBroker implements Broker {
     }
     // Commands fail fast while Redis is down (no offline queue): a publish is an error, never a silent wait.
     this.#commands = withScripts(make({ enableOfflineQueue: false, commandTimeout: this.#timeoutMs }))
-    // The reader waits through outages and re-reads its position after each reconnect.
-    // A read in flight when the connection drops is never settled by ioredis, hence its own timeout.
+    // The reader waits through outages and re-reads its position after each reconnect. Its commands
+    // fail as soon as the connection drops (maxRetriesPerRequest 0 rejects a read in flight) and at
+    // once while it is down (no offline queue): ioredis would otherwise settle them only by their
+    // timeout, even after disconnect(), and close() would wait that long. The timeout stays for a
+    // connection that hangs without closing.
     this.#reader = withScripts(
       make({
-        maxRetriesPerRequest: null,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
         commandTimeout: IDLE_CHECK_MS + this.#timeoutMs,
       }),
@@ -300,7 +306,23 @@ export class RedisBroker implements Broker {
     this.#gapListeners.clear()
     this.#reader.disconnect()
     this.#commands.disconnect()
+    this.#wake?.()
     await this.#reading?.catch(() => {})
+  }
+
+  /** Waits `ms`, or less when the broker closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined
+        resolve()
+      }, ms)
+      this.#wake = () => {
+        clearTimeout(timer)
+        this.#wake = undefined
+        resolve()
+      }
+    })
   }
 
   /** Connects the command client on first use; fails with SSE_BROKER_UNAVAILABLE when Redis is down. */
@@ -402,7 +424,7 @@ export class RedisBroker implements Broker {
         if (this.#closed) return
         // Disconnected: the reader reconnects by itself; re-check the position before reading on.
         this.#checkPosition = true
-        await new Promise((resolve) => setTimeout(resolve, 50))
+        await this.#pause(50)
       }
     }
   }

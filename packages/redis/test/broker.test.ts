@@ -1,5 +1,5 @@
 import { createEventStream, createHub, type Hub, RESET_EVENT } from '@sse/core'
-import { createMemorySink, type MemorySink, pollUntil } from '@sse/test-utils'
+import { createMemorySink, type MemorySink, pollUntil, withTimeout } from '@sse/test-utils'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -190,7 +190,9 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
       Array.from({ length: 3000 }, (_, i) => writer!.broker.publish('t', { data: String(i) })),
     )
     await pollUntil(() => client.stream.closed, 5000, 'the stream to close after the gap')
-    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+    // One gap or more: the burst may outrun the reader again after the first.
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors).toEqual(errors.map(() => expect.objectContaining({ code: 'SSE_BROKER_GAP' })))
     // What it had received before the close is a prefix of the log, without a hole.
     const received = events(client.sink).map((event) => event.id)
     expect(received.length).toBeLessThan(published.length)
@@ -268,5 +270,18 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     expect(await replay('kept', seen)).toEqual([])
     // Untracked, but last published before `seen`: the floor proves it, no reset either.
     expect(await replay('user:0', seen)).toEqual([])
+  })
+  it('closes at once while Redis is down, with nothing left waiting on the connection', async () => {
+    // Before, a read queued while Redis was down was settled only by its own timeout (here 6 s),
+    // and close() waited for it: a shutdown during an outage hung that long.
+    const down = await startRedis()
+    open.push({ close: () => destroyRedis(down) })
+    const broker = new RedisBroker({ redis: down.url, prefix: 'close', commandTimeoutMs: 5000 })
+    const hub = createHub({ broker, heartbeat: false })
+    await broker.ready()
+    await down.stop()
+    await new Promise((resolve) => setTimeout(resolve, 200)) // the reader is waiting for Redis now
+    await hub.close({ retry: false })
+    await withTimeout(broker.close(), 2000, 'broker.close() while Redis is down')
   })
 })
