@@ -108,7 +108,17 @@ return out
 `
 
 // The reader's position check: {epoch, head, first seq kept}. ARGV: candidate epoch.
+// ARGV: candidate epoch, the reader's epoch ('' at first start), the last seq it read.
+// A log behind what the reader already read, in the same epoch, lost its last writes (a crash with
+// appendfsync everysec, a failover to a lagging replica, an older backup): their seqs would be
+// handed out again to other events, so it starts a new epoch, as if it had lost everything.
 const POSITION = `${ENSURE_EPOCH}
+if epoch == ARGV[2] and tonumber(redis.call('GET', KEYS[2])) < tonumber(ARGV[3]) then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[2], 0)
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+end
 local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = false
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
@@ -431,8 +441,13 @@ export class RedisBroker implements Broker {
 
   /** Where to read from after a (re)connect, and whether entries were lost meanwhile. */
   async #position(): Promise<void> {
-    const [epoch, head, firstKept] = await this.#reader.ssePosition(...this.#keys, createEpoch())
     const lastSeq = seqOf(this.#lastId)
+    const [epoch, head, firstKept] = await this.#reader.ssePosition(
+      ...this.#keys,
+      createEpoch(),
+      this.#epoch ?? '',
+      lastSeq,
+    )
     if (this.#epoch === undefined) {
       // First start: live from now.
       this.#epoch = epoch
@@ -446,7 +461,7 @@ export class RedisBroker implements Broker {
       this.#lastId = `${head}-0`
       this.#gap(
         lostStore
-          ? 'Redis lost the event log (flushed or restarted without persistence); clients resume with a reset'
+          ? 'Redis lost the event log, or its last entries (flushed, restarted without persistence or from older data); clients resume with a reset'
           : 'events were trimmed from Redis before this instance could read them; clients resume from history',
       )
     }

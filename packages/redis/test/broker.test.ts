@@ -284,4 +284,33 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await hub.close({ retry: false })
     await withTimeout(broker.close(), 2000, 'broker.close() while Redis is down')
   })
+  it('starts a new epoch when the log went backwards under a reader (Redis lost its last writes)', async () => {
+    // A crash with `appendfsync everysec`, a failover to a replica that lagged, a restored backup: the
+    // epoch is still there but the last entries are not, and their seqs would be handed out again.
+    const [{ hub, broker }] = (await instancesWithBrokers(1)) as [{ hub: Hub; broker: RedisBroker }]
+    const key = `test${prefix}`
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const client = connect(hub, ['t'])
+    await client.ready
+    const ids: string[] = []
+    for (let i = 1; i <= 5; i++) ids.push(await hub.publish('t', { data: i }))
+    await pollUntil(() => events(client.sink).length === 5, 5000, 'the first five events')
+    const admin = new Redis(redis.url)
+    open.push({ close: () => void admin.disconnect() })
+    // Entries 4 and 5 are lost, and every connection drops, as in a restart.
+    await admin.set(`${key}:seq`, 3)
+    await admin.xdel(`${key}:log`, '4-0', '5-0')
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+    await pollUntil(() => client.stream.closed, 5000, 'the stream to close: its next ids would be reused')
+    expect(errors).toEqual([expect.objectContaining({ code: 'SSE_BROKER_GAP' })])
+    const head = await broker.head()
+    expect(head.epoch).not.toBe(ids[0]!.split('-')[0])
+    // A client that had seen 5 is told its history is gone, not handed a different event 5.
+    const stale = connect(hub, ['t'], ids[4])
+    await stale.ready
+    expect(events(stale.sink).map((event) => [event.event, JSON.parse(event.data).reason])).toEqual([
+      [RESET_EVENT, 'epoch'],
+    ])
+  })
 })
