@@ -1,0 +1,25 @@
+/** The public surface of `@sse/redis`, never changed by accident. */
+import { expect, it } from 'vitest'
+import * as redis from '../src/index.ts'
+
+it('exports the same names', () => {
+  expect(Object.keys(redis).sort()).toMatchInlineSnapshot(`
+    [
+      "RedisBroker",
+    ]
+  `)
+})
+
+it('gives RedisBroker the Broker methods and ready(), and nothing else public', () => {
+  expect(Object.getOwnPropertyNames(redis.RedisBroker.prototype).sort()).toMatchInlineSnapshot(`
+    [
+      "close",
+      "constructor",
+      "head",
+      "history",
+      "publish",
+      "ready",
+      "subscribe",
+    ]
+  `)
+})
