@@ -159,7 +159,7 @@ async function publishAll(current: Run): Promise<number> {
   const caughtUp = (seq: number) =>
     pollUntil(
       () => slowest() >= seq,
-      10_000,
+      30_000,
       () => `the slowest reader to reach ${seq} (at ${slowest()})`,
       1,
     )
@@ -169,7 +169,7 @@ async function publishAll(current: Run): Promise<number> {
     const published: Array<Promise<string>> = []
     for (const end = seq + BATCH; seq < end; seq++)
       published.push(current.hub.publish('feed', { data: payload(seq) }))
-    await withTimeout(Promise.all(published), 5000, `publishing up to event ${seq}`)
+    await withTimeout(Promise.all(published), 30_000, `publishing up to event ${seq}`)
     // Pace on the readers, never on the stuck clients: they must not slow anyone down.
     await caughtUp(seq - READER_WINDOW)
     if (seq === BATCH) {
@@ -186,7 +186,11 @@ async function publishAll(current: Run): Promise<number> {
   return growth
 }
 
-describe('broadcast over real sockets: 100 readers and 5 stuck clients', () => {
+// 2,000,000 deliveries over real sockets: ~3 s alone, but 25 s and more when the whole workspace's
+// tests share the machine's 2 cores. The deadline is generous; nothing here measures speed.
+const DEADLINE_MS = 180_000
+
+describe('broadcast over real sockets: 100 readers and 5 stuck clients', { timeout: DEADLINE_MS }, () => {
   it("delivers all 20,000 events in order to every reader and closes the stuck ones ('close')", async () => {
     const current = await setUp('close')
     const growth = await publishAll(current)
