@@ -102,16 +102,17 @@ export function buildApp({ hub, instance, retryMs }: ClusterAppOptions): Express
       res.status(201).json({ id, instance })
     } catch (error) {
       if (!isSseError(error, 'SSE_BROKER_UNAVAILABLE')) throw error
-      // Nothing is queued: the caller decides whether to retry. (When Redis went down while storing
-      // it, the event may be stored and delivered though unconfirmed: use an id of your own in the
-      // data if a retry must not show twice.)
+      // Nothing is queued: the caller decides whether to retry. (When Redis was only slow, or went
+      // down while storing it, the event may be stored and delivered though unconfirmed: use an id
+      // of your own in the data if a retry must not show twice.)
       res
         .status(503)
         .set('Retry-After', '1')
         .json({
           error:
-            `Redis is unreachable from instance ${instance}: the notification was not published (unless ` +
-            'Redis stored it just as the connection dropped). Retry in a moment.',
+            `Redis is unreachable from instance ${instance}: the notification was not confirmed, and is most ` +
+            'likely not published (it may still be, if Redis was only slow or went down while storing it). ' +
+            'Retry in a moment.',
           code: error.code,
         })
     }

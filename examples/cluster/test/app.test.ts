@@ -112,7 +112,7 @@ describe.skipIf(redisMissing())('the app of one instance', () => {
     expect(headers.get('retry-after')).toBe('1')
     expect(body).toEqual({
       error: expect.stringMatching(
-        /^Redis is unreachable from instance x: the notification was not published/,
+        /^Redis is unreachable from instance x: the notification was not confirmed/,
       ),
       code: 'SSE_BROKER_UNAVAILABLE',
     })

@@ -49,7 +49,7 @@ describe.skipIf(clusterBinariesMissing())('redis-server stopped and restarted un
     const refused = refusedSince(downFrom)[0]!
     expect(refused.body).toEqual({
       error: expect.stringMatching(
-        /^Redis is unreachable from instance [abc]: the notification was not published/,
+        /^Redis is unreachable from instance [abc]: the notification was not confirmed/,
       ),
       code: 'SSE_BROKER_UNAVAILABLE',
     })

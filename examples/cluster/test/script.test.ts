@@ -30,7 +30,7 @@ describe.skipIf(clusterBinariesMissing())('npm start (dist/cluster.mjs)', () => 
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL') // only if the script failed to
     })
     const [, url] = (await waitForOutput(script, /^Open (http:\/\/127\.0\.0\.1:\d+)/m, 20_000)) as string[]
-    for (const match of script.output().matchAll(/  pid (\d+)/g)) pids.push(Number(match[1]))
+    for (const match of script.output().matchAll(/ {2}pid (\d+)/g)) pids.push(Number(match[1]))
     expect(pids).toHaveLength(5) // redis-server, three instances, nginx
     const dir = /append-only data in (\S+)\/redis/.exec(script.output())?.[1]
     expect(dir && existsSync(dir)).toBe(true)

@@ -16,7 +16,7 @@ app.post('/news', express.json(), async (req, res) => {
     res.status(201).json({ id: await hub.publish('news', { event: 'news', data: req.body }) })
   } catch (error) {
     if (!isSseError(error, 'SSE_BROKER_UNAVAILABLE')) throw error
-    // Not published (or, if Redis went down while storing it, not confirmed); nothing is queued.
+    // Not confirmed (most likely not published); nothing is queued.
     res.status(503).set('Retry-After', '1').json({ error: 'news are unavailable for a moment, retry' })
   }
 })
