@@ -61,6 +61,12 @@ export interface Broker {
   history(topics: readonly string[], after: LogPosition): Promise<HistoryResult>
   /** The current head of the log. */
   head(): Promise<LogPosition>
+  /**
+   * Optional: resolves once live delivery runs from a known position, so every entry published
+   * from then on reaches `subscribe`'s listener. A networked broker needs a round trip for that;
+   * the hub awaits it (once) before registering its first streams.
+   */
+  ready?(): Promise<void>
   /** Releases the broker's resources. */
   close(): Promise<void>
 }

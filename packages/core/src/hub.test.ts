@@ -509,6 +509,49 @@ describe('hub: many clients coming and going', () => {
   })
 })
 
+describe('hub: a broker with ready()', () => {
+  it('registers streams only once the broker delivers from a known position, asking once', async () => {
+    let release: () => void = () => {}
+    let asked = 0
+    class StartingBroker extends MemoryBroker {
+      ready(): Promise<void> {
+        asked++
+        return new Promise((resolve) => {
+          release = resolve
+        })
+      }
+    }
+    const hub = hubFor({ broker: new StartingBroker() })
+    const first = connect(hub, ['t'])
+    const second = connect(hub, ['t'])
+    await tick()
+    expect(hub.size).toBe(0)
+    release()
+    await Promise.all([first.ready, second.ready])
+    expect(hub.size).toBe(2)
+    await connect(hub, ['t']).ready
+    expect(asked).toBe(1)
+  })
+
+  it('registers the stream anyway when ready() fails, reports it, and asks again next time', async () => {
+    let asked = 0
+    class DownBroker extends MemoryBroker {
+      ready(): Promise<void> {
+        asked++
+        return Promise.reject(new SseError('SSE_BROKER_UNAVAILABLE', 'down'))
+      }
+    }
+    const hub = hubFor({ broker: new DownBroker() })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    await connect(hub, ['t']).ready
+    await connect(hub, ['t']).ready
+    expect(hub.size).toBe(2)
+    expect(asked).toBe(2)
+    expect(errors).toHaveLength(2)
+  })
+})
+
 describe('hub: a broker that lost live events', () => {
   it('closes every stream so clients resume from history, and reports the gap', async () => {
     let reportGap: (error: SseError) => void = () => {}

@@ -192,6 +192,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   // biome-ignore lint/suspicious/noExplicitAny: listeners of every event share one map; `on` keeps them typed.
   readonly #listeners = new Map<keyof HubEvents, Set<(...args: any[]) => void>>()
   readonly #stopBroker: () => void
+  #brokerIsReady = false
+  #readying: Promise<void> | undefined
   #batch: Item[] = []
   #scheduled = false
   #closed = false
@@ -273,6 +275,15 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       return
     }
 
+    if (this.#broker.ready && !this.#brokerIsReady) {
+      await this.#brokerReady()
+      if (impl.closed || this.#subs.has(impl)) return
+      if (this.#closed) {
+        impl.close()
+        return
+      }
+    }
+
     const sub: Subscription = {
       stream: impl,
       topics,
@@ -324,6 +335,24 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     // One macrotask: servers that end a response a tick after its body (@hono/node-server) have
     // then released the connections, so a `server.close()` right after completes at once.
     await new Promise((resolve) => setTimeout(resolve, 0))
+  }
+
+  /**
+   * Waits (once) for a broker with `ready()` to deliver from a known position. If it fails (its
+   * store is down), the stream is registered anyway: it stays open and gets events once the
+   * broker recovers, and the next subscribe asks again.
+   */
+  async #brokerReady(): Promise<void> {
+    this.#readying ??= this.#broker.ready!().then(
+      () => {
+        this.#brokerIsReady = true
+      },
+      (error: unknown) => {
+        this.#readying = undefined
+        this.#emit('error', error)
+      },
+    )
+    await this.#readying
   }
 
   async #replay(sub: Subscription, lastEventId: string): Promise<void> {
