@@ -25,6 +25,6 @@ export {
   readWithEventSource,
   type SourceMessage,
 } from './read-with-event-source.ts'
-export { expectReadmeShowsExamples, readmeCodeBlocks } from './readme.ts'
+export { expectReadmeShowsExamples, expectReadmeShowsFiles, readmeCodeBlocks } from './readme.ts'
 export { type StartedServer, startHttp2Server, startHttpServer, type TestServer } from './server.ts'
 export { DEFAULT_TIMEOUT_MS, DeadlineError, pollUntil, withTimeout } from './with-timeout.ts'

@@ -23,10 +23,19 @@ export function readmeCodeBlocks(readme: URL): string[] {
  * })
  */
 export function expectReadmeShowsExamples(readme: URL, examplesDir: URL, only?: readonly string[]): string[] {
-  const blocks = readmeCodeBlocks(readme)
   const names = (only ?? readdirSync(examplesDir).filter((name) => name.endsWith('.ts'))).slice().sort()
-  expect(names.length, 'example files').toBeGreaterThan(0)
-  const sources = names.map((name) => [name, readFileSync(new URL(name, examplesDir), 'utf8')] as const)
+  expectReadmeShowsFiles(
+    readme,
+    names.map((name) => new URL(name, examplesDir)),
+  )
+  return names
+}
+
+/** The same check against any list of files (a README that shows examples of several packages). */
+export function expectReadmeShowsFiles(readme: URL, files: readonly URL[]): void {
+  const blocks = readmeCodeBlocks(readme)
+  expect(files.length, 'example files').toBeGreaterThan(0)
+  const sources = files.map((file) => [file.pathname, readFileSync(file, 'utf8')] as const)
   for (const block of blocks) {
     const home = sources.find(([, source]) => source.includes(block))
     expect(home, `this README block is in none of the example files:\n${block}`).toBeDefined()
@@ -44,5 +53,4 @@ export function expectReadmeShowsExamples(readme: URL, examplesDir: URL, only?: 
       .join('')
     expect(hidden, `${name}: code the README does not show`).toBe('')
   }
-  return names
 }

@@ -10,6 +10,7 @@ it('exports the same names', () => {
       "createMemorySink",
       "describeAdapterContract",
       "expectReadmeShowsExamples",
+      "expectReadmeShowsFiles",
       "openEventStream",
       "pollUntil",
       "readWithEventSource",
