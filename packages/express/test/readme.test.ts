@@ -4,11 +4,15 @@
  * run here: imported as it is (with `PORT=0`), then read over a real socket by a real client.
  */
 import { once } from 'node:events'
-import type http from 'node:http'
-import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
-import { expectReadmeShowsExamples, openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
-import { afterEach, expect, it, vi } from 'vitest'
+import {
+  expectReadmeShowsExamples,
+  openEventStream,
+  type RunningExample,
+  readWithEventSource,
+  runExample as startExample,
+  withTimeout,
+} from '@sse/test-utils'
+import { afterEach, expect, it } from 'vitest'
 
 const DEADLINE_MS = 5000
 const examplesDir = new URL('./readme/', import.meta.url)
@@ -24,35 +28,10 @@ it('shows every example file in full, and nothing in a ts block that is not in o
   expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)
 })
 
-/** `node:http` as CommonJS code (Express) sees it: the object whose `createServer` `app.listen` calls. */
-const nodeHttp = createRequire(import.meta.url)('node:http') as typeof http
-
-/** Imports an example with `PORT=0` and returns the server its `app.listen` created. */
-async function runExample(name: string): Promise<{ url: string; server: http.Server }> {
-  const createServer = vi.spyOn(nodeHttp, 'createServer')
-  const port = process.env.PORT
-  process.env.PORT = '0'
-  let servers: http.Server[]
-  try {
-    await import(`./readme/${name}`)
-  } finally {
-    // Read before mockRestore(), which clears them.
-    servers = createServer.mock.results.map((result) => result.value as http.Server)
-    createServer.mockRestore()
-    if (port === undefined) delete process.env.PORT
-    else process.env.PORT = port
-  }
-  expect(servers, `${name} starts one server`).toHaveLength(1)
-  const server = servers[0]!
-  cleanup.push(async () => {
-    if (!server.listening) return
-    const closed = once(server, 'close')
-    server.close()
-    server.closeAllConnections()
-    await withTimeout(closed, DEADLINE_MS, `closing the server of ${name}`)
-  })
-  if (!server.listening) await withTimeout(once(server, 'listening'), DEADLINE_MS, `${name} to listen`)
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+async function runExample(name: string): Promise<RunningExample> {
+  const example = await startExample(new URL(name, examplesDir))
+  cleanup.push(() => example.close())
+  return example
 }
 
 it('clock.ts: sends the server time every second to an EventSource', async () => {

@@ -5,11 +5,14 @@
  * over a real socket by a real client.
  */
 import { once } from 'node:events'
-import type http from 'node:http'
-import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
-import { expectReadmeShowsExamples, openEventStream, withTimeout } from '@sse/test-utils'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  expectReadmeShowsExamples,
+  openEventStream,
+  type RunningExample,
+  runExample as startExample,
+  withTimeout,
+} from '@sse/test-utils'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
 
 const DEADLINE_MS = 5000
@@ -26,37 +29,11 @@ it('shows every example file in full, and nothing in a ts block that is not in o
   expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)
 })
 
-/** `node:http` as CommonJS code (Express) sees it: the object whose `createServer` `app.listen` calls. */
-const nodeHttp = createRequire(import.meta.url)('node:http') as typeof http
-
-/** Imports an example with `PORT=0` and `REDIS_URL`, and returns the server its `app.listen` created. */
-async function runExample(name: string, redisUrl: string): Promise<{ url: string; server: http.Server }> {
-  const createServer = vi.spyOn(nodeHttp, 'createServer')
-  const saved = { PORT: process.env.PORT, REDIS_URL: process.env.REDIS_URL }
-  process.env.PORT = '0'
-  process.env.REDIS_URL = redisUrl
-  let servers: http.Server[]
-  try {
-    await withTimeout(import(`./readme/${name}`), DEADLINE_MS, `importing ${name}`)
-  } finally {
-    servers = createServer.mock.results.map((result) => result.value as http.Server)
-    createServer.mockRestore()
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key]
-      else process.env[key] = value
-    }
-  }
-  expect(servers, `${name} starts one server`).toHaveLength(1)
-  const server = servers[0]!
-  cleanup.push(async () => {
-    if (!server.listening) return
-    const closed = once(server, 'close')
-    server.close()
-    server.closeAllConnections()
-    await withTimeout(closed, DEADLINE_MS, `closing the server of ${name}`)
-  })
-  if (!server.listening) await withTimeout(once(server, 'listening'), DEADLINE_MS, `${name} to listen`)
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+/** Imports an example with `PORT=0` and `REDIS_URL`; the server it started is closed after the test. */
+async function runExample(name: string, redisUrl: string): Promise<RunningExample> {
+  const example = await startExample(new URL(name, examplesDir), { REDIS_URL: redisUrl })
+  cleanup.push(() => example.close())
+  return example
 }
 
 async function postNews(

@@ -26,5 +26,6 @@ export {
   type SourceMessage,
 } from './read-with-event-source.ts'
 export { expectReadmeShowsExamples, expectReadmeShowsFiles, readmeCodeBlocks } from './readme.ts'
+export { type RunningExample, runExample } from './run-example.ts'
 export { type StartedServer, startHttp2Server, startHttpServer, type TestServer } from './server.ts'
 export { DEFAULT_TIMEOUT_MS, DeadlineError, pollUntil, withTimeout } from './with-timeout.ts'

@@ -15,6 +15,7 @@ it('exports the same names', () => {
       "pollUntil",
       "readWithEventSource",
       "readmeCodeBlocks",
+      "runExample",
       "startHttp2Server",
       "startHttpServer",
       "withTimeout",

@@ -4,14 +4,14 @@
  * read by a real client over a real socket.
  */
 import { once } from 'node:events'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { afterEach, expect, it, vi } from 'vitest'
+import type http from 'node:http'
+import { afterEach, expect, it } from 'vitest'
 import {
   expectReadmeShowsExamples,
   expectReadmeShowsFiles,
   openEventStream,
   readWithEventSource,
+  runExample,
   withTimeout,
 } from '../src/index.ts'
 
@@ -37,35 +37,14 @@ it('the READMEs show the example files, and nothing else', () => {
   ])
 })
 
-/** Imports an example with `PORT=0`; returns the one server it created. */
-async function runExample(name: string): Promise<{ url: string; server: http.Server }> {
-  const createServer = vi.spyOn(http, 'createServer')
-  const port = process.env.PORT
-  process.env.PORT = '0'
-  let servers: http.Server[]
-  try {
-    await import(`./readme/${name}`)
-  } finally {
-    servers = createServer.mock.results.map((result) => result.value as http.Server)
-    createServer.mockRestore()
-    if (port === undefined) delete process.env.PORT
-    else process.env.PORT = port
-  }
-  expect(servers, `${name} starts one server`).toHaveLength(1)
-  const server = servers[0]!
-  cleanup.push(async () => {
-    if (!server.listening) return
-    const closed = once(server, 'close')
-    server.close()
-    server.closeAllConnections()
-    await withTimeout(closed, 5000, `closing the server of ${name}`)
-  })
-  if (!server.listening) await withTimeout(once(server, 'listening'), 5000, `${name} to listen`)
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+async function run(name: string): Promise<{ url: string; server: http.Server }> {
+  const example = await runExample(new URL(name, examples))
+  cleanup.push(() => example.close())
+  return example
 }
 
 it('core-clock.ts: an EventSource gets the server time', async () => {
-  const { url } = await runExample('core-clock.ts')
+  const { url } = await run('core-clock.ts')
   const source = await readWithEventSource(url, { eventNames: ['tick'] })
   cleanup.push(() => source.close())
   const [tick] = await source.waitFor(1)
@@ -75,7 +54,7 @@ it('core-clock.ts: an EventSource gets the server time', async () => {
 
 it('core-hub.ts: a POST reaches subscribers, and SIGTERM ends the streams and the server', async () => {
   const before = new Set(process.listeners('SIGTERM'))
-  const { url, server } = await runExample('core-hub.ts')
+  const { url, server } = await run('core-hub.ts')
   const [shutdown] = process.listeners('SIGTERM').filter((listener) => !before.has(listener))
   expect(shutdown).toBeDefined()
   cleanup.push(() => process.off('SIGTERM', shutdown!))
