@@ -53,11 +53,14 @@ const PAGE = `<!doctype html>
 </script>`
 
 describe('in Chromium', () => {
-  it.runIf(!hasChromium && ci)('has Chromium under CI=true', () => {
-    throw new Error(
-      `${CHROMIUM} is missing; under CI=true the browser test must run: apt-get install chromium`,
-    )
-  })
+  // Registered only when it must fail, so a machine with Chromium shows no skipped test.
+  if (!hasChromium && ci) {
+    it('has Chromium under CI=true', () => {
+      throw new Error(
+        `${CHROMIUM} is missing; under CI=true the browser test must run: apt-get install chromium`,
+      )
+    })
+  }
 
   let built: string | undefined
   let context: BrowserContext | undefined
