@@ -215,8 +215,18 @@ export class RedisBroker implements Broker {
       const all = { ...settings, ...extra, protocol: 2 as const, lazyConnect: true }
       return url ? new Redis(url, all) : new Redis(all)
     }
-    // Commands fail fast while Redis is down (no offline queue): a publish is an error, never a silent wait.
-    this.#commands = withScripts(make({ enableOfflineQueue: false, commandTimeout: this.#timeoutMs }))
+    // Commands fail fast while Redis is down (no offline queue): a publish is an error, never a
+    // silent wait. And a command that failed is never sent again on reconnect: ioredis would
+    // otherwise re-run a publish already answered with SSE_BROKER_UNAVAILABLE, minutes later,
+    // after newer events (seen in the cluster's outage test: attempt 17 delivered after 25).
+    this.#commands = withScripts(
+      make({
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: this.#timeoutMs,
+      }),
+    )
     // The reader waits through outages and re-reads its position after each reconnect. Its commands
     // fail as soon as the connection drops (maxRetriesPerRequest 0 rejects a read in flight) and at
     // once while it is down (no offline queue): ioredis would otherwise settle them only by their
