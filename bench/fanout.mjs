@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { fork } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 /**
  * Fan-out benchmark: one publisher, N SSE clients, side by side.
  *
@@ -12,15 +16,11 @@
  * noise, after `--warmup` rounds that are not counted, and the table shows medians. See
  * README.md for what each variant does and what each column means.
  */
-import { fork } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { Channel } from './lib/channel.mjs'
 import { LABELS } from './lib/variants.mjs'
 
 /** @typedef {import('./lib/variants.mjs').VariantName} VariantName */
 /** @typedef {import('./lib/server.mjs').Mem} Mem */
-/** @typedef {{ type: string, [key: string]: any }} Message */
 
 const { values: args } = parseArgs({
   options: {
@@ -52,61 +52,6 @@ const variants = /** @type {VariantName[]} */ (args.variants.split(',').filter((
 const profileDir = fileURLToPath(new URL('./.profiles/', import.meta.url))
 const serverPath = fileURLToPath(new URL('./lib/server.mjs', import.meta.url))
 const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
-
-/** A child process's messages, read in order, with a deadline. */
-class Channel {
-  /** @type {Message[]} */
-  #queue = []
-  /** @type {((message: Message) => void) | undefined} */
-  #waiter
-  /** @type {Error | undefined} */
-  #failure
-
-  /**
-   * @param {import('node:child_process').ChildProcess} child
-   * @param {string} name
-   */
-  constructor(child, name) {
-    this.child = child
-    child.on('message', (/** @type {Message} */ message) => {
-      if (this.#waiter) this.#waiter(message)
-      else this.#queue.push(message)
-    })
-    child.on('exit', (code, signal) => {
-      this.#failure ??= new Error(`${name} exited (code ${code}, signal ${signal})`)
-      this.#waiter?.({ type: 'exit' })
-    })
-    this.exited = new Promise((resolve) => child.once('exit', resolve))
-  }
-
-  /**
-   * The next message, which must be of `type`.
-   * @param {string} type
-   * @returns {Promise<Message>}
-   */
-  async next(type) {
-    /** @type {Message} */
-    const message =
-      this.#queue.shift() ??
-      (await new Promise((resolve, reject) => {
-        if (this.#failure) return reject(this.#failure)
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for '${type}'`)), timeoutMs)
-        this.#waiter = (/** @type {Message} */ message) => {
-          clearTimeout(timer)
-          this.#waiter = undefined
-          resolve(message)
-        }
-      }))
-    if (message.type === 'exit') throw this.#failure
-    if (message.type !== type) throw new Error(`expected '${type}', got ${JSON.stringify(message)}`)
-    return message
-  }
-
-  /** @param {Message} message */
-  send(message) {
-    this.child.send(message)
-  }
-}
 
 /**
  * @typedef {object} RunResult
@@ -140,8 +85,12 @@ async function run(variant, index) {
       `--cpu-prof-name=${variant}-${index}.cpuprofile`,
     )
   }
-  const server = new Channel(fork(serverPath, [variant, String(payload), rawIds], { execArgv }), 'server')
-  const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client')
+  const server = new Channel(
+    fork(serverPath, [variant, String(payload), rawIds], { execArgv }),
+    'server',
+    timeoutMs,
+  )
+  const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client', timeoutMs)
   try {
     const { port, mem: before } = await server.next('ready')
     client.send({ type: 'connect', port, clients, events, parser })

@@ -1,4 +1,13 @@
 #!/usr/bin/env node
+import { execFileSync, fork, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 /**
  * Fan-out over Redis: what `@sse/redis` costs. The same client load against
  *
@@ -20,15 +29,7 @@
  * every connection), on the monotonic clock all processes share. CPU is user + system over the same
  * span: the servers' summed, and redis-server's from /proc (Linux).
  */
-import { execFileSync, fork, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import http from 'node:http'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { Channel } from './lib/channel.mjs'
 
 /** @typedef {'memory' | 'redis1' | 'redis3'} VariantName */
 /** @typedef {{ type: string, [key: string]: any }} Message */
@@ -141,61 +142,6 @@ async function main() {
   const self = fileURLToPath(import.meta.url)
   const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
 
-  /** A child process's messages, read in order, with a deadline. */
-  class Channel {
-    /** @type {Message[]} */
-    #queue = []
-    /** @type {((message: Message) => void) | undefined} */
-    #waiter
-    /** @type {Error | undefined} */
-    #failure
-
-    /**
-     * @param {import('node:child_process').ChildProcess} child
-     * @param {string} name
-     */
-    constructor(child, name) {
-      this.child = child
-      child.on('message', (/** @type {Message} */ message) => {
-        if (this.#waiter) this.#waiter(message)
-        else this.#queue.push(message)
-      })
-      child.on('exit', (code, signal) => {
-        this.#failure ??= new Error(`${name} exited (code ${code}, signal ${signal})`)
-        this.#waiter?.({ type: 'exit' })
-      })
-      this.exited = new Promise((resolve) => child.once('exit', resolve))
-    }
-
-    /**
-     * The next message, which must be of `type`.
-     * @param {string} type
-     * @returns {Promise<Message>}
-     */
-    async next(type) {
-      /** @type {Message} */
-      const message =
-        this.#queue.shift() ??
-        (await new Promise((resolve, reject) => {
-          if (this.#failure) return reject(this.#failure)
-          const timer = setTimeout(() => reject(new Error(`timed out waiting for '${type}'`)), timeoutMs)
-          this.#waiter = (/** @type {Message} */ message) => {
-            clearTimeout(timer)
-            this.#waiter = undefined
-            resolve(message)
-          }
-        }))
-      if (message.type === 'exit') throw this.#failure
-      if (message.type !== type) throw new Error(`expected '${type}', got ${JSON.stringify(message)}`)
-      return message
-    }
-
-    /** @param {Message} message */
-    send(message) {
-      if (this.child.connected) this.child.send(message)
-    }
-  }
-
   const redisBinary = findBinary('redis-server')
   const needsRedis = variants.some((variant) => variant !== 'memory')
   if (needsRedis && !redisBinary) {
@@ -285,11 +231,11 @@ async function main() {
     if (variant !== 'memory') serverArgs.push(`--redis=redis://127.0.0.1:${redisPort}`, `--prefix=${prefix}`)
     const servers = Array.from(
       { length: instances },
-      (_, i) => new Channel(fork(self, serverArgs, { execArgv: [] }), `server ${i}`),
+      (_, i) => new Channel(fork(self, serverArgs, { execArgv: [] }), `server ${i}`, timeoutMs),
     )
     const clientChannels = Array.from(
       { length: CLIENT_PROCESSES },
-      (_, i) => new Channel(fork(clientPath, [], { execArgv: [] }), `client ${i}`),
+      (_, i) => new Channel(fork(clientPath, [], { execArgv: [] }), `client ${i}`, timeoutMs),
     )
     try {
       const ports = (await Promise.all(servers.map((server) => server.next('ready')))).map((m) => m.port)

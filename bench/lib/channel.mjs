@@ -1,0 +1,61 @@
+// A child process's IPC messages, read in order, each with a deadline. Shared by the benchmarks
+// that drive server and client processes (fanout.mjs, redis-fanout.mjs).
+
+/** @typedef {{ type: string, [key: string]: any }} Message */
+
+export class Channel {
+  /** @type {Message[]} */
+  #queue = []
+  /** @type {((message: Message) => void) | undefined} */
+  #waiter
+  /** @type {Error | undefined} */
+  #failure
+  #timeoutMs
+
+  /**
+   * @param {import('node:child_process').ChildProcess} child
+   * @param {string} name
+   * @param {number} timeoutMs how long `next` waits for a message
+   */
+  constructor(child, name, timeoutMs) {
+    this.child = child
+    this.#timeoutMs = timeoutMs
+    child.on('message', (/** @type {Message} */ message) => {
+      if (this.#waiter) this.#waiter(message)
+      else this.#queue.push(message)
+    })
+    child.on('exit', (code, signal) => {
+      this.#failure ??= new Error(`${name} exited (code ${code}, signal ${signal})`)
+      this.#waiter?.({ type: 'exit' })
+    })
+    this.exited = new Promise((resolve) => child.once('exit', resolve))
+  }
+
+  /**
+   * The next message, which must be of `type`.
+   * @param {string} type
+   * @returns {Promise<Message>}
+   */
+  async next(type) {
+    /** @type {Message} */
+    const message =
+      this.#queue.shift() ??
+      (await new Promise((resolve, reject) => {
+        if (this.#failure) return reject(this.#failure)
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for '${type}'`)), this.#timeoutMs)
+        this.#waiter = (/** @type {Message} */ message) => {
+          clearTimeout(timer)
+          this.#waiter = undefined
+          resolve(message)
+        }
+      }))
+    if (message.type === 'exit') throw this.#failure
+    if (message.type !== type) throw new Error(`expected '${type}', got ${JSON.stringify(message)}`)
+    return message
+  }
+
+  /** @param {Message} message sent if the child is still connected */
+  send(message) {
+    if (this.child.connected) this.child.send(message)
+  }
+}
