@@ -101,6 +101,17 @@ export function buildApp({ hub, instance, retryMs }: ClusterAppOptions): Express
       const id = await hub.publish(topic, { event: NOTIFICATION_EVENT, data })
       res.status(201).json({ id, instance })
     } catch (error) {
+      if (isSseError(error, 'SSE_BROKER_BUSY')) {
+        // A burst past the broker's queue: this one was never sent, so a retry cannot show twice.
+        res
+          .status(503)
+          .set('Retry-After', '1')
+          .json({
+            error: `instance ${instance} has too many notifications in flight; retry in a moment`,
+            code: error.code,
+          })
+        return
+      }
       if (!isSseError(error, 'SSE_BROKER_UNAVAILABLE')) throw error
       // Nothing is queued: the caller decides whether to retry. (When Redis was only slow, or went
       // down while storing it, the event may be stored and delivered though unconfirmed: use an id

@@ -3,15 +3,16 @@
  * accepts and refuses, `/health`, the page, and the 503 a publish gets when Redis is unreachable.
  */
 import { createHub, type Hub } from '@sse/core'
-import { RedisBroker } from '@sse/redis'
+import { RedisBroker, type RedisBrokerOptions } from '@sse/redis'
 import { openEventStream, startHttpServer, withTimeout } from '@sse/test-utils'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisMissing } from '../../../packages/redis/test/redis-server.ts'
 import { buildApp, MAX_MESSAGE_LENGTH } from '../src/app.ts'
 import { freePort } from '../src/processes.ts'
 import { cleanup, destroyRedis, notify, type RedisProcess, startRedis } from './harness.ts'
 
-async function startApp(redisUrl: string, options: { commandTimeoutMs?: number } = {}) {
+async function startApp(redisUrl: string, options: RedisBrokerOptions = {}) {
   const broker = new RedisBroker({ redis: redisUrl, prefix: `app:${Math.random()}`, ...options })
   const hub: Hub = createHub({ broker, heartbeat: false })
   const server = await startHttpServer(buildApp({ hub, instance: 'x', retryMs: 250 }))
@@ -102,6 +103,29 @@ describe.skipIf(redisMissing())('the app of one instance', () => {
     const html = await page.text()
     expect(html).toContain('instance <b>x</b>')
     expect(html).toContain("new EventSource('/events?topics=notifications')")
+  })
+
+  it('answers 503 with Retry-After, not sent, to a burst past what the broker queues', async () => {
+    const { url, broker } = await startApp(redis.url, {
+      maxInFlight: 1,
+      maxQueued: 1,
+      commandTimeoutMs: 10_000,
+    })
+    await broker.ready()
+    expect((await notify(url, 'news', 'warm-up')).status).toBe(201)
+    const admin = new Redis(redis.url)
+    cleanup(() => void admin.disconnect())
+    // Redis holds every command for 3 s: one publish in flight, one waiting, the rest over the limit.
+    await admin.call('CLIENT', 'PAUSE', 3000, 'ALL')
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => notify(url, 'news', `n${i}`)))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 503, 503, 503])
+    for (const answer of answers.filter((answer) => answer.status === 503)) {
+      expect(answer.headers.get('retry-after')).toBe('1')
+      expect(answer.body).toEqual({
+        error: 'instance x has too many notifications in flight; retry in a moment',
+        code: 'SSE_BROKER_BUSY',
+      })
+    }
   })
 
   it('answers 503 with Retry-After and a message that says what happened when Redis is unreachable', async () => {

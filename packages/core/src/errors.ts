@@ -24,6 +24,8 @@ export type SseErrorCode =
   | 'SSE_HUB_CLOSED'
   /** The broker (history and fan-out engine) could not be reached or refused an operation. */
   | 'SSE_BROKER_UNAVAILABLE'
+  /** The broker has too many operations waiting (a burst past its queue); this one was not started. Pace publishes, or raise the broker's limit. */
+  | 'SSE_BROKER_BUSY'
   /** The broker lost live events (an outage longer than its store kept them, or a store that lost its data). */
   | 'SSE_BROKER_GAP'
 

@@ -12,6 +12,8 @@
  *   the next write starts a new epoch, and stale ids get an `sse-reset` instead of a silent gap.
  * - Publishing fails fast with `SseError('SSE_BROKER_UNAVAILABLE')` while Redis is unreachable:
  *   nothing is queued in memory and nothing is dropped silently.
+ * - A burst is paced, not timed out: at most `maxInFlight` commands are in Redis at once, the rest
+ *   wait in order (up to `maxQueued`, then `SSE_BROKER_BUSY`), so a healthy Redis never looks down.
  */
 
 import { once } from 'node:events'
@@ -24,7 +26,8 @@ import {
   type LogPosition,
   SseError,
 } from '@sse/core'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Redis, type RedisOptions, ReplyError } from 'ioredis'
+import { CommandGate } from './command-gate.ts'
 
 export interface RedisBrokerOptions {
   /** A Redis URL, ioredis options, or an ioredis client (duplicated; yours stays yours). Default `redis://127.0.0.1:6379`. */
@@ -37,7 +40,19 @@ export interface RedisBrokerOptions {
   commandTimeoutMs?: number | undefined
   /** Entries per read of the log. Default 512. */
   readBatch?: number | undefined
+  /**
+   * Commands (publish, replay) sent to Redis and not answered yet, at most. More wait in order, and
+   * their wait does not count against `commandTimeoutMs`. Default 64.
+   */
+  maxInFlight?: number | undefined
+  /** Commands waiting behind those in flight, at most; past it they fail at once with `SSE_BROKER_BUSY`. Default 10 000. */
+  maxQueued?: number | undefined
 }
+
+/** Default of `RedisBrokerOptions.maxInFlight`. */
+export const DEFAULT_MAX_IN_FLIGHT = 64
+/** Default of `RedisBrokerOptions.maxQueued`. */
+export const DEFAULT_MAX_QUEUED = 10_000
 
 /** Appends when the epoch is there (else starts a new one: the data was lost), returns {epoch, seq}. */
 const ENSURE_EPOCH = `
@@ -149,6 +164,22 @@ function unavailable(error: unknown): SseError {
   )
 }
 
+/** True when `error` (from `#send`) means Redis is unreachable or hangs, not that it answered with an error. */
+function unreachable(error: unknown): boolean {
+  return (
+    error instanceof SseError &&
+    error.code === 'SSE_BROKER_UNAVAILABLE' &&
+    !(error.cause instanceof ReplyError)
+  )
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new SseError('SSE_INVALID_OPTION', `${name} must be a positive integer, got ${value}`)
+  }
+  return value
+}
+
 function withScripts(client: Redis): Scripted {
   client.defineCommand('ssePublish', { numberOfKeys: 5, lua: PUBLISH })
   client.defineCommand('sseHead', { numberOfKeys: 5, lua: HEAD })
@@ -172,6 +203,8 @@ export class RedisBroker implements Broker {
   readonly #readBatch: number
   readonly #timeoutMs: number
   readonly #commands: Scripted
+  /** Paces the command connection: a burst waits its turn instead of timing out in ioredis. */
+  readonly #gate: CommandGate
   readonly #reader: Scripted
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
   readonly #gapListeners = new Set<(error: SseError) => void>()
@@ -196,13 +229,11 @@ export class RedisBroker implements Broker {
       `${prefix}:topics`,
       `${prefix}:topics-floor`,
     ]
-    this.#historySize = options.historySize ?? 1000
-    if (!Number.isSafeInteger(this.#historySize) || this.#historySize < 1) {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        `historySize must be a positive integer, got ${this.#historySize}`,
-      )
-    }
+    this.#historySize = positiveInteger('historySize', options.historySize ?? 1000)
+    this.#gate = new CommandGate(
+      positiveInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+      positiveInteger('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED),
+    )
     this.#readBatch = options.readBatch ?? 512
     this.#timeoutMs = options.commandTimeoutMs ?? 2000
     const given = options.redis
@@ -266,8 +297,7 @@ export class RedisBroker implements Broker {
   }
 
   async publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
-    await this.#connected()
-    const [epoch, seq] = await this.#run(() =>
+    const [epoch, seq] = await this.#send(() =>
       this.#commands.ssePublish(
         ...this.#keys,
         createEpoch(),
@@ -291,8 +321,7 @@ export class RedisBroker implements Broker {
   }
 
   async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
-    await this.#connected()
-    const reply = await this.#run(() =>
+    const reply = await this.#send(() =>
       this.#commands.sseHistory(...this.#keys, createEpoch(), after.epoch, after.seq, ...topics),
     )
     const epoch = String(reply[1])
@@ -314,8 +343,7 @@ export class RedisBroker implements Broker {
   }
 
   async head(): Promise<LogPosition> {
-    await this.#connected()
-    const [epoch, seq] = await this.#run(() => this.#commands.sseHead(...this.#keys, createEpoch()))
+    const [epoch, seq] = await this.#send(() => this.#commands.sseHead(...this.#keys, createEpoch()))
     return { epoch, seq: Number(seq) }
   }
 
@@ -383,12 +411,16 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async #run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command()
-    } catch (error) {
-      throw unavailable(error)
-    }
+  /** One command on the command connection, through the gate, once connected; failures as `SseError`. */
+  #send<T>(command: () => Promise<T>): Promise<T> {
+    return this.#gate.run(async () => {
+      await this.#connected()
+      try {
+        return await command()
+      } catch (error) {
+        throw unavailable(error)
+      }
+    }, unreachable)
   }
 
   /** The read loop: from the last entry read, in order, through any number of reconnects. */

@@ -242,6 +242,9 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
   })
   it('keeps the positions of at most 10,000 topics in Redis, and still never replays a silent gap', async () => {
     // Per-user topics (`user:<id>`) would otherwise leave one position per topic ever published, forever.
+    // The bursts go through the broker's gate at the default limits: 64 commands in Redis at once,
+    // the rest waiting their turn outside the command timeout. Before the gate, the last of 10,000
+    // commands written at once timed out on a busy machine though Redis was healthy (issue 20).
     const [hub] = await instances(1, { historySize: 10 })
     hub!.on('error', () => {}) // its reader falls behind the bursts below: a gap, reported
     const key = `test${prefix}`
@@ -270,6 +273,64 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     expect(await replay('kept', seen)).toEqual([])
     // Untracked, but last published before `seen`: the floor proves it, no reset either.
     expect(await replay('user:0', seen)).toEqual([])
+  })
+  it('paces a burst: every publish up to maxInFlight + maxQueued is stored in call order, the rest get SSE_BROKER_BUSY at once', async () => {
+    const [hub] = await instances(1, { maxInFlight: 4, maxQueued: 100 })
+    const client = connect(hub!, ['t'])
+    await client.ready
+    const results = await Promise.allSettled(
+      Array.from({ length: 150 }, (_, i) => hub!.publish('t', { data: i })),
+    )
+    const stored = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    expect(stored).toHaveLength(104)
+    expect(results.slice(0, 104).every((result) => result.status === 'fulfilled')).toBe(true)
+    for (const result of results.slice(104)) {
+      expect(result).toMatchObject({ status: 'rejected', reason: { code: 'SSE_BROKER_BUSY' } })
+    }
+    // One connection, one queue: the order of the calls is the order of the log.
+    const seqs = stored.map((id) => Number(id.split('-')[1]))
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    await pollUntil(() => events(client.sink).length === 104, 5000, 'the 104 stored events')
+    expect(events(client.sink).map((event) => event.id)).toEqual(stored)
+    expect(events(client.sink).map((event) => Number(event.data))).toEqual(
+      Array.from({ length: 104 }, (_, i) => i),
+    )
+    // The queue is free again once the burst is through.
+    const again = await Promise.all(Array.from({ length: 104 }, (_, i) => hub!.publish('t', { data: i })))
+    expect(again).toHaveLength(104)
+  })
+  it('fails a burst after one command timeout when Redis hangs: the waiting publishes are never sent', async () => {
+    const hung = await startRedis()
+    open.push({ close: () => destroyRedis(hung) })
+    // No ready()/subscribe(): no reader, so every EVALSHA that Redis counts is a publish.
+    const broker = new RedisBroker({ redis: hung.url, prefix: 'hang', commandTimeoutMs: 250, maxInFlight: 4 })
+    open.push({ close: () => broker.close() })
+    await broker.publish('t', { data: 'warm-up' }) // loads the script: later publishes are one EVALSHA each
+    const admin = new Redis(hung.url)
+    open.push({ close: () => void admin.disconnect() })
+    await admin.config('RESETSTAT')
+    await admin.call('CLIENT', 'PAUSE', 4000, 'ALL') // Redis takes commands and answers none for 4 s
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => broker.publish('t', { data: String(i) })),
+    )
+    const reasons = results.map((result) => (result.status === 'rejected' ? result.reason : result.value))
+    expect(reasons.every((reason) => reason?.code === 'SSE_BROKER_UNAVAILABLE')).toBe(true)
+    const notSent = reasons.filter((reason) => String(reason.message).startsWith('not sent'))
+    expect(notSent).toHaveLength(36)
+    // Once Redis answers again: it ran the 4 that were sent (they may be stored: "not confirmed"), no more.
+    const stats = String(await withTimeout(admin.info('commandstats'), 10_000, 'INFO after the pause'))
+    expect(stats).toMatch(/cmdstat_evalsha:calls=4,/)
+    await expect(broker.publish('t', { data: 'after' })).resolves.toMatchObject({ topic: 't' })
+  })
+  it('rejects limits that are not positive integers', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new RedisBroker({ maxInFlight: bad })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
+      expect(() => new RedisBroker({ maxQueued: bad })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
+    }
   })
   it('closes at once while Redis is down, with nothing left waiting on the connection', async () => {
     // Before, a read queued while Redis was down was settled only by its own timeout (here 6 s),

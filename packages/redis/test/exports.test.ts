@@ -5,6 +5,8 @@ import * as redis from '../src/index.ts'
 it('exports the same names', () => {
   expect(Object.keys(redis).sort()).toMatchInlineSnapshot(`
     [
+      "DEFAULT_MAX_IN_FLIGHT",
+      "DEFAULT_MAX_QUEUED",
       "RedisBroker",
     ]
   `)

@@ -15,8 +15,8 @@ app.post('/news', express.json(), async (req, res) => {
   try {
     res.status(201).json({ id: await hub.publish('news', { event: 'news', data: req.body }) })
   } catch (error) {
-    if (!isSseError(error, 'SSE_BROKER_UNAVAILABLE')) throw error
-    // Not confirmed (most likely not published); nothing is queued.
+    if (!isSseError(error, 'SSE_BROKER_UNAVAILABLE') && !isSseError(error, 'SSE_BROKER_BUSY')) throw error
+    // Not confirmed (most likely not published; SSE_BROKER_BUSY: certainly not); nothing is queued.
     res.status(503).set('Retry-After', '1').json({ error: 'news are unavailable for a moment, retry' })
   }
 })
