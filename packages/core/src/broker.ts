@@ -54,9 +54,15 @@ export interface Broker {
   publish(topic: string, message: BrokerMessage): Promise<BrokerEntry>
   /**
    * Delivers every entry (from any process) to `listener`, in `seq` order; calls `onGap` when
-   * live entries were lost. Returns an unsubscribe function.
+   * live entries were lost. A broker that pulls entries from a store awaits `ready` before it
+   * reads more (the hub's publisher backpressure: entries wait in the store while local streams
+   * are congested); one that is handed entries in-process may ignore it. Returns an unsubscribe function.
    */
-  subscribe(listener: (entry: BrokerEntry) => void, onGap?: (error: SseError) => void): () => void
+  subscribe(
+    listener: (entry: BrokerEntry) => void,
+    onGap?: (error: SseError) => void,
+    ready?: () => Promise<void>,
+  ): () => void
   /** Entries of `topics` after `after`, or a reset (see the obligations above). */
   history(topics: readonly string[], after: LogPosition): Promise<HistoryResult>
   /** The current head of the log. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SseError } from './errors.ts'
-import { createEventStream, DEFAULT_MAX_BUFFERED_BYTES } from './event-stream.ts'
+import { createEventStream, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_SLOW_AFTER_MS } from './event-stream.ts'
 import { SSE_HEADERS } from './sink.ts'
 import { createMemorySink } from './testing.ts'
 import type { TimerProvider } from './timers.ts'
@@ -170,8 +170,123 @@ describe('createEventStream: backpressure', () => {
     expect(sink.text().endsWith('data: after\n\n')).toBe(true)
   })
 
-  it('defaults to a 256 KiB cap', () => {
-    expect(DEFAULT_MAX_BUFFERED_BYTES).toBe(256 * 1024)
+  it('defaults to a 1 MiB cap and a 5 s slowness limit', () => {
+    expect(DEFAULT_MAX_BUFFERED_BYTES).toBe(1024 * 1024)
+    expect(DEFAULT_SLOW_AFTER_MS).toBe(5000)
+  })
+})
+
+describe('createEventStream: pace (slowness by progress, ready())', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('closes a stream that stays congested past slowAfterMs with no drain, reporting "slow"', () => {
+    vi.useFakeTimers()
+    const sink = createMemorySink({ capacity: 1 })
+    const onClose = vi.fn()
+    const stream = createEventStream(sink, { heartbeat: false, slowAfterMs: 1000, onClose })
+    expect(stream.congested).toBe(true) // the prelude filled the sink
+    stream.send({ data: 'queued' })
+    vi.advanceTimersByTime(999)
+    expect(stream.closed).toBe(false)
+    vi.advanceTimersByTime(10)
+    expect(stream.closed).toBe(true)
+    expect(stream.closeReason).toBe('slow')
+    expect(onClose).toHaveBeenCalledWith('slow')
+    expect(sink.closed).toBe(true)
+  })
+
+  it('never judges a stream that drains, however long it is busy and however much it is sent', () => {
+    vi.useFakeTimers()
+    const sink = createMemorySink({ capacity: 64 })
+    const stream = createEventStream(sink, { heartbeat: false, slowAfterMs: 1000, maxBufferedBytes: 1024 })
+    // Congested nearly all the time for 60 s, but the client reads every 900 ms: it progresses.
+    for (let i = 0; i < 600; i++) {
+      while (!stream.congested) stream.send({ data: 'x'.repeat(50) })
+      vi.advanceTimersByTime(90)
+      if (i % 10 === 9) sink.drain()
+    }
+    expect(stream.closed).toBe(false)
+  })
+
+  it("under 'drop', a slow stream drops events until it drains, then takes them again", () => {
+    vi.useFakeTimers()
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: false, slowAfterMs: 1000, onOverflow: 'drop' })
+    expect(stream.send({ data: 'kept' })).toBe(true)
+    vi.advanceTimersByTime(1100)
+    expect(stream.closed).toBe(false)
+    expect(stream.send({ data: 'dropped' })).toBe(false)
+    expect(stream.droppedEvents).toBe(1)
+    sink.drain() // writes the queue ('kept'), which fills the sink again: progress, not slow
+    expect(stream.send({ data: 'after' })).toBe(true)
+    sink.drain()
+    expect(sink.text()).toBe(':\n\ndata: kept\n\ndata: after\n\n')
+  })
+
+  it('gives the I/O one turn before judging, so a drain that was due is not mistaken for a stall', () => {
+    const timeouts: Array<() => void> = []
+    let now = 0
+    const timers: TimerProvider = {
+      ...manualTimers(),
+      setTimeout: (callback) => timeouts.push(callback),
+      now: () => now,
+    }
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: false, slowAfterMs: 1000, timers })
+    now = 5000 // the event loop was blocked past the limit
+    timeouts.shift()!() // the check: defers its verdict by one timer turn
+    expect(stream.closed).toBe(false)
+    sink.drain() // the I/O that was waiting
+    timeouts.shift()!()
+    expect(stream.closed).toBe(false)
+  })
+
+  it('ready() resolves true at once when not congested, on drain when congested, false once closed', async () => {
+    const sink = createMemorySink({ capacity: 1 })
+    const stream = createEventStream(sink, { heartbeat: false })
+    let settled: boolean | undefined
+    void stream.ready().then((value) => {
+      settled = value
+    })
+    await Promise.resolve()
+    expect(settled).toBe(undefined)
+    sink.drain()
+    await Promise.resolve()
+    expect(settled).toBe(true)
+    expect(await stream.ready()).toBe(true)
+    stream.send({ data: 'fills' })
+    const waiting = stream.ready()
+    stream.close()
+    expect(await waiting).toBe(false)
+    expect(await stream.ready()).toBe(false)
+    expect(stream.closeReason).toBe('server')
+  })
+
+  it('an awaited-write loop never queues in core, and ends with false when the client leaves', async () => {
+    const sink = createMemorySink({ capacity: 1000 })
+    const stream = createEventStream(sink, { heartbeat: false })
+    const drainer = setInterval(() => sink.drain(), 1)
+    let sent = 0
+    let maxQueued = 0
+    while (await stream.ready()) {
+      stream.send({ data: 'y'.repeat(100) })
+      maxQueued = Math.max(maxQueued, stream.bufferedBytes)
+      if (++sent === 500) sink.disconnect()
+    }
+    clearInterval(drainer)
+    expect(sent).toBe(500)
+    expect(maxQueued).toBe(0)
+    expect(stream.closeReason).toBe('client')
+  })
+
+  it('rejects a slowAfterMs that is not a positive finite number', () => {
+    for (const slowAfterMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createEventStream(createMemorySink(), { slowAfterMs })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
+    }
   })
 })
 

@@ -1,13 +1,18 @@
 /**
  * `EventStream`: one open event-stream response. It frames events, commits headers at once,
- * and owns a bounded outbound queue so one slow client can never hold unbounded memory or stall
- * a publisher.
+ * and paces what it writes to what the client reads.
  *
- * Backpressure: while the sink reports full (`write()` returned false), frames queue up to
- * `maxBufferedBytes`; on drain the whole queue goes out as one write. Past the cap the
- * `onOverflow` policy applies: `'close'` (default: the client reconnects with `Last-Event-ID`
- * and a hub replays what it missed, so memory stays bounded and nothing is lost) or `'drop'`
- * (the event is dropped for this client; for volatile data such as cursor positions).
+ * Flow control is judged by progress, not by one instant's queue size:
+ * - While the sink reports full (`write()` returned false) the stream is *congested*: frames
+ *   queue in core, and on drain the whole queue goes out as one write. A producer that awaits
+ *   `ready()` (or a hub publisher that awaits `hub.ready()`) waits here, so a reader that reads at
+ *   full speed is never cut, however much is sent.
+ * - A stream that stays congested for `slowAfterMs` with no drain at all is *slow*: the client
+ *   stalled. Under `onOverflow: 'close'` (default) it is closed with reason `'slow'` (the client
+ *   reconnects with `Last-Event-ID` and a hub replays what it missed); under `'drop'` it drops
+ *   events until it drains again (for volatile data such as cursor positions).
+ * - `maxBufferedBytes` is the memory guarantee for producers that ignore backpressure: a queue
+ *   that would pass it closes the stream with reason `'overflow'` (or drops, under `'drop'`).
  */
 import { SseError } from './errors.ts'
 import type { DefaultEventMap, TypedEvent } from './event-map.ts'
@@ -18,23 +23,34 @@ import { reportError } from './report-error.ts'
 import { SSE_HEADERS, type SseSink } from './sink.ts'
 import { defaultTimers, type TimerProvider } from './timers.ts'
 
-/** The default per-stream queue cap: 256 KiB. */
-export const DEFAULT_MAX_BUFFERED_BYTES: number = 256 * 1024
+/**
+ * The default per-stream queue cap: 1 MiB. Only a producer that ignores backpressure reaches it;
+ * one that awaits `ready()` keeps the queue empty (its writes go straight to the transport).
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES: number = 1024 * 1024
 
-/** What a stream does when its queue would pass `maxBufferedBytes`. */
+/** The default time a stream may stay congested without any progress before it is slow: 5 s. */
+export const DEFAULT_SLOW_AFTER_MS = 5000
+
+/** What a stream does once it is slow, or when its queue would pass `maxBufferedBytes`. */
 export type OverflowPolicy = 'close' | 'drop'
 
-/** Why a stream ended: the client left, the server closed it, or it overflowed under `'close'`. */
-export type CloseReason = 'client' | 'server' | 'overflow'
+/**
+ * Why a stream ended: the client left, the server closed it, it stayed congested past
+ * `slowAfterMs` (`'slow'`), or its queue passed `maxBufferedBytes` (`'overflow'`), under `'close'`.
+ */
+export type CloseReason = 'client' | 'server' | 'slow' | 'overflow'
 
 export interface EventStreamOptions {
   /** The request's raw `Last-Event-ID` header; read with `readLastEventId` (a bad value counts as absent). */
   lastEventId?: string | readonly string[] | null | undefined
   /** Extra response headers (CORS and the like), sent with the SSE headers. */
   headers?: Readonly<Record<string, string>> | undefined
-  /** Cap of the outbound queue in bytes, while the client reads slowly. Default 256 KiB. */
+  /** Cap of the outbound queue in bytes: the memory guarantee against producers that ignore backpressure. Default 1 MiB. */
   maxBufferedBytes?: number | undefined
-  /** Policy past the cap. Default `'close'`. */
+  /** How long (ms) the stream may stay congested with no drain before it is judged slow. Default 5000. */
+  slowAfterMs?: number | undefined
+  /** Policy for a slow stream and past the cap: `'close'` it (default) or `'drop'` events. */
   onOverflow?: OverflowPolicy | undefined
   /** Heartbeat interval in ms, or `false` for none. Default 15 000. Ignored while a hub drives the stream. */
   heartbeat?: number | false | undefined
@@ -42,7 +58,7 @@ export interface EventStreamOptions {
   retry?: number | undefined
   /** Turns non-string `data` into a string. Default `JSON.stringify`. */
   serializer?: Serializer | undefined
-  /** Timers for the heartbeat (tests inject fakes). */
+  /** Timers for the heartbeat and the slowness check (tests inject fakes). */
   timers?: TimerProvider | undefined
   /** Called once when the stream ends, whatever the reason. */
   onClose?: ((reason: CloseReason) => void) | undefined
@@ -61,14 +77,30 @@ export interface EventStream<M extends object = DefaultEventMap> {
   close(): void
   /** Registers a listener for the end of the stream; returns a function that removes it. */
   onClose(listener: (reason: CloseReason) => void): () => void
+  /**
+   * Resolves `true` once the stream can take more (at once when it is not congested), `false`
+   * once it is closed (see `closeReason`). Never rejects. A producer that awaits it before each
+   * `send` never queues more than one event in core.
+   *
+   * @example
+   * for await (const token of answer) {
+   *   if (!(await stream.ready())) break // the client left, or stalled past slowAfterMs
+   *   stream.send({ event: 'token', data: token })
+   * }
+   */
+  ready(): Promise<boolean>
+  /** Why the stream ended, once it has. */
+  readonly closeReason: CloseReason | undefined
   /** The client's `Last-Event-ID`, decoded, or `undefined` when absent or unusable. */
   readonly lastEventId: string | undefined
-  /** Aborts when the stream ends: client gone, `close()`, or overflow. */
+  /** Aborts when the stream ends: client gone, `close()`, slow or overflow. */
   readonly signal: AbortSignal
   /** Bytes queued in core while the client reads slowly (the transport's own buffer not included). */
   readonly bufferedBytes: number
   /** Events dropped under the `'drop'` policy. */
   readonly droppedEvents: number
+  /** True while the transport is full and frames queue in core. */
+  readonly congested: boolean
   readonly closed: boolean
 }
 
@@ -77,12 +109,16 @@ export type SendEvent<M extends object> = string extends keyof M
   ? SseEvent
   : TypedEvent<M> & { id?: string; retry?: number }
 
-/** @internal What a hub implements to learn that a stream closed. */
+/** @internal What a hub implements to learn that a stream closed, or changed its pace. */
 export interface StreamOwner {
   streamClosed(stream: EventStreamImpl<object>, reason: CloseReason): void
+  /** The stream became congested (`true`), or caught up or was judged slow (`false`). */
+  streamPaced(stream: EventStreamImpl<object>, holding: boolean): void
 }
 
 const NO_LISTENERS: ReadonlyArray<(reason: CloseReason) => void> = Object.freeze([])
+const READY: Promise<boolean> = Promise.resolve(true)
+const NOT_READY: Promise<boolean> = Promise.resolve(false)
 
 /** `base` overridden by `extra`, header names compared case-insensitively (one `Cache-Control`, never two). */
 function mergeHeaders(
@@ -112,6 +148,8 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   readonly lastEventId: string | undefined
   readonly #sink: SseSink
   readonly #maxBufferedBytes: number
+  readonly #slowAfterMs: number
+  readonly #timers: TimerProvider
   readonly #policy: OverflowPolicy
   readonly #serializer: Serializer | undefined
   /** Replaced, never grown in place: a pushed-to array reserves 17 slots, and most streams have one listener. */
@@ -120,7 +158,16 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   #queue: Uint8Array[] | undefined
   #queuedBytes = 0
   #blocked = false
+  /** When the stream last became congested, or made progress while congested. */
+  #blockedSince = 0
+  /** The slowness check is armed (one timer at a time, re-armed rather than cleared on every drain). */
+  #watching = false
+  /** Stayed congested past `slowAfterMs` (under `'drop'`: events are dropped until it drains). */
+  #slow = false
+  /** Producers awaiting `ready()`; created on the first wait. */
+  #waiters: Array<(ready: boolean) => void> | undefined
   #closed = false
+  #closeReason: CloseReason | undefined
   #active = false
   #dropped = 0
   #heartbeat: Heartbeat | undefined
@@ -133,6 +180,10 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     if (!Number.isFinite(max) || max < 0) {
       throw new SseError('SSE_INVALID_OPTION', `maxBufferedBytes must be a non-negative number, got ${max}`)
     }
+    const slowAfterMs = options.slowAfterMs ?? DEFAULT_SLOW_AFTER_MS
+    if (!Number.isFinite(slowAfterMs) || slowAfterMs <= 0) {
+      throw new SseError('SSE_INVALID_OPTION', `slowAfterMs must be a positive number, got ${slowAfterMs}`)
+    }
     const policy = options.onOverflow ?? 'close'
     if (policy !== 'close' && policy !== 'drop') {
       throw new SseError('SSE_INVALID_OPTION', `onOverflow must be 'close' or 'drop', got ${String(policy)}`)
@@ -142,6 +193,8 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     )
     this.#sink = sink
     this.#maxBufferedBytes = max
+    this.#slowAfterMs = slowAfterMs
+    this.#timers = options.timers ?? defaultTimers
     this.#policy = policy
     this.#serializer = options.serializer
     this.lastEventId = readLastEventId(options.lastEventId)
@@ -168,7 +221,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     if (options.heartbeat !== false) {
       this.#ownHeartbeat = sharedHeartbeat(
         options.heartbeat ?? DEFAULT_HEARTBEAT_MS,
-        options.timers ?? defaultTimers,
+        this.#timers,
       )
       this.useHeartbeat(undefined)
     }
@@ -192,9 +245,26 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     return this.#closed
   }
 
-  /** @internal True while the sink is full: frames queue instead of being written. */
-  get blocked(): boolean {
+  get closeReason(): CloseReason | undefined {
+    return this.#closeReason
+  }
+
+  get congested(): boolean {
     return this.#blocked
+  }
+
+  /** @internal Congested and not (yet) judged slow: a paced publisher waits for it. */
+  get holding(): boolean {
+    return this.#blocked && !this.#slow && !this.#closed
+  }
+
+  ready(): Promise<boolean> {
+    if (this.#closed) return NOT_READY
+    if (!this.#blocked) return READY
+    return new Promise((resolve) => {
+      if (this.#waiters) this.#waiters.push(resolve)
+      else this.#waiters = [resolve]
+    })
   }
 
   send(event: SendEvent<M>): boolean {
@@ -228,9 +298,14 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     if (this.#closed) return false
     this.#active = true
     if (!this.#blocked) {
-      if (!this.#sink.write(frame)) this.#blocked = true
+      if (!this.#sink.write(frame)) this.#congest()
       this.#sink.flush?.()
       return true
+    }
+    if (this.#slow) {
+      // Only under 'drop' (a slow stream is closed under 'close'): volatile data, skipped until it drains.
+      this.#dropped += count
+      return false
     }
     if (this.#queuedBytes + frame.length > this.#maxBufferedBytes) {
       if (this.#policy === 'close') {
@@ -286,20 +361,81 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.#active = false
   }
 
+  /** The sink reported full: queue from now on, and watch for progress. */
+  #congest(): void {
+    this.#blocked = true
+    this.#blockedSince = this.#timers.now()
+    if (!this.#watching) {
+      this.#watching = true
+      this.#timers.setTimeout(() => this.#checkProgress(), this.#slowAfterMs)
+    }
+    this.#owner?.streamPaced(this as unknown as EventStreamImpl<object>, true)
+  }
+
+  /**
+   * The slowness check, at most one timer per stream and per `slowAfterMs`: a drain only moves
+   * `#blockedSince`, and this re-arms for the rest of the limit instead of a timer per congestion.
+   */
+  #checkProgress(): void {
+    this.#watching = false
+    if (this.#closed || !this.#blocked || this.#slow) return
+    const left = this.#blockedSince + this.#slowAfterMs - this.#timers.now()
+    if (left > 0) {
+      this.#watching = true
+      this.#timers.setTimeout(() => this.#checkProgress(), left)
+      return
+    }
+    // After a long pause of the event loop, timers run before the I/O that would have drained
+    // the stream: give that I/O one turn before judging, so only a client that truly stalled is.
+    this.#watching = true
+    this.#timers.setTimeout(() => {
+      this.#watching = false
+      if (this.#closed || !this.#blocked || this.#slow) return
+      if (this.#timers.now() - this.#blockedSince < this.#slowAfterMs) {
+        this.#checkProgress()
+        return
+      }
+      this.#judgeSlow()
+    }, 0)
+  }
+
+  #judgeSlow(): void {
+    if (this.#policy === 'close') {
+      this.#finish('slow')
+      return
+    }
+    this.#slow = true
+    this.#owner?.streamPaced(this as unknown as EventStreamImpl<object>, false)
+  }
+
   #drain(): void {
-    if (this.#closed) return
+    if (this.#closed || !this.#blocked) return
     this.#blocked = false
-    if (this.#queue === undefined || this.#queue.length === 0) return
-    const chunk = concat(this.#queue, this.#queuedBytes)
-    this.#queue = undefined
-    this.#queuedBytes = 0
-    if (!this.#sink.write(chunk)) this.#blocked = true
-    this.#sink.flush?.()
+    this.#slow = false
+    if (this.#queue !== undefined && this.#queue.length > 0) {
+      const chunk = concat(this.#queue, this.#queuedBytes)
+      this.#queue = undefined
+      this.#queuedBytes = 0
+      if (!this.#sink.write(chunk)) {
+        // Progress all the same: the client read everything before the queue.
+        this.#blocked = true
+        this.#blockedSince = this.#timers.now()
+      }
+      this.#sink.flush?.()
+      if (this.#blocked) return
+    }
+    this.#owner?.streamPaced(this as unknown as EventStreamImpl<object>, false)
+    const waiters = this.#waiters
+    if (waiters) {
+      this.#waiters = undefined
+      for (const resolve of waiters) resolve(true)
+    }
   }
 
   #finish(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
+    this.#closeReason = reason
     // Events `send()` accepted are delivered on a server close (a last `done`, a hub's final
     // event and retry); a client gone or an overflow has nobody, or no room, to take them.
     if (reason === 'server' && this.#queue) {
@@ -323,6 +459,9 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     const owner = this.#owner
     this.#owner = undefined
     owner?.streamClosed(this as unknown as EventStreamImpl<object>, reason)
+    const waiters = this.#waiters
+    this.#waiters = undefined
+    if (waiters) for (const resolve of waiters) resolve(false)
     for (const listener of listeners) {
       try {
         listener(reason)

@@ -190,6 +190,140 @@ describe('hub: slow clients', () => {
   })
 })
 
+describe('hub: publisher backpressure (ready)', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+
+  it('resolves at once while nothing is congested, and waits for a congested stream until it drains', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['t'], { capacity: 100 })
+    let released = false
+    await hub.ready()
+    await hub.publish('t', { data: 'x'.repeat(200) }) // fills the sink
+    void hub.ready().then(() => {
+      released = true
+    })
+    await tick()
+    expect(released).toBe(false)
+    client.sink.drain()
+    await tick()
+    expect(released).toBe(true)
+  })
+
+  it('waits only for the streams of the topic it is asked about', async () => {
+    const hub = hubFor()
+    connect(hub, ['busy'], { capacity: 1 })
+    connect(hub, ['quiet'])
+    await hub.publish('busy', { data: 1 })
+    let quiet = false
+    let all = false
+    void hub.ready('quiet').then(() => {
+      quiet = true
+    })
+    void hub.ready().then(() => {
+      all = true
+    })
+    await tick()
+    expect([quiet, all]).toEqual([true, false])
+  })
+
+  it('stops waiting for a stalled stream once it is slow: closes it as "slow", the others get everything', async () => {
+    fakeClock()
+    const hub = hubFor()
+    const reasons: string[] = []
+    hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
+    const healthy = Array.from({ length: 3 }, () => connect(hub, ['t'], { capacity: 1000, slowAfterMs: 1000 }))
+    const stalled = connect(hub, ['t'], { capacity: 1000, slowAfterMs: 1000 })
+    let published = 0
+    const publisher = (async () => {
+      for (; published < 200; published++) {
+        await hub.publish('t', { data: 'y'.repeat(500) })
+        await hub.ready()
+      }
+    })()
+    // The healthy clients read every 100 ms; the stalled one never does.
+    for (let ms = 0; ms < 60_000 && published < 200; ms += 100) {
+      await vi.advanceTimersByTimeAsync(100)
+      for (const client of healthy) client.sink.drain()
+    }
+    await publisher
+    expect(stalled.stream.closeReason).toBe('slow')
+    expect(reasons).toEqual(['slow'])
+    for (const client of healthy) {
+      expect(client.stream.closed).toBe(false)
+      expect(events(client.sink)).toHaveLength(200)
+    }
+    expect(hub.stats).toMatchObject({ slowCloses: 1, overflowCloses: 0 })
+    expect(hub.stats.pacedMs).toBeGreaterThanOrEqual(1000) // it waited for the stalled one, once
+  })
+
+  it("does not wait for a slow stream under 'drop', which drops until it drains", async () => {
+    fakeClock()
+    const hub = hubFor()
+    const stalled = connect(hub, ['t'], { capacity: 1, slowAfterMs: 1000, onOverflow: 'drop' })
+    await hub.publish('t', { data: 1 })
+    let released = false
+    void hub.ready().then(() => {
+      released = true
+    })
+    await vi.advanceTimersByTimeAsync(1100)
+    expect(released).toBe(true)
+    expect(stalled.stream.closed).toBe(false)
+    await hub.publish('t', { data: 2 })
+    await hub.ready() // at once: a slow 'drop' stream holds nobody
+    expect(stalled.stream.droppedEvents).toBe(1)
+  })
+
+  it('releases a waiting publisher at once on close()', async () => {
+    const hub = hubFor()
+    connect(hub, ['t'], { capacity: 1 })
+    await hub.publish('t', { data: 1 })
+    const waiting = hub.ready()
+    await hub.close()
+    await expect(waiting).resolves.toBe(undefined)
+    await expect(hub.ready()).resolves.toBe(undefined)
+  })
+
+  it('releases a waiting publisher when the stream it waits for leaves', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['t'], { capacity: 1 })
+    await hub.publish('t', { data: 1 })
+    const waiting = hub.ready()
+    client.sink.disconnect()
+    await expect(waiting).resolves.toBe(undefined)
+  })
+})
+
+describe('hub: replay under flow control', () => {
+  it('writes history in pages, each once the client read the one before, then goes live', async () => {
+    const hub = hubFor({ historySize: 200 })
+    const ids: string[] = []
+    for (let i = 0; i < 100; i++) ids.push(await hub.publish('t', { data: `${i}:${'z'.repeat(16 * 1024)}` }))
+    const client = connect(hub, ['t'], { capacity: 1, lastEventId: ids[0] })
+    let live = false
+    void client.ready.then(() => {
+      live = true
+    })
+    await tick()
+    // A client that does not read pins one page of history, not all 99 events (1.6 MiB).
+    expect(client.sink.buffered).toBeLessThan(100 * 1024)
+    expect(live).toBe(false)
+    await hub.publish('t', { data: 'during' })
+    while (!live) {
+      client.sink.drain()
+      await tick()
+    }
+    await hub.publish('t', { data: 'after' })
+    await tick()
+    client.sink.drain()
+    const data = events(client.sink).map((event) => event.data.split(':')[0])
+    expect(data).toEqual([...Array.from({ length: 99 }, (_, i) => String(i + 1)), 'during', 'after'])
+    expect(hub.stats.replayed).toBe(99)
+  })
+})
+
 describe('hub: replay by Last-Event-ID', () => {
   it('replays exactly the missed events, then continues live', async () => {
     const hub = hubFor()

@@ -10,6 +10,12 @@
  * arrive while history is read are held back and de-duplicated by position. When the id cannot
  * be resumed from (unknown, trimmed from history, or from another epoch), the stream gets a
  * `sse-reset` event instead of a silent gap, so the app can refetch its state.
+ *
+ * Publisher backpressure: `await hub.ready()` waits until no stream is congested, except those
+ * congested past their `slowAfterMs` (they are closed as slow, or drop under `'drop'`), so a
+ * stalled client delays a paced publisher by at most that limit and never stops it. A replay is
+ * written in pages under the same flow control. A broker that pulls entries (Redis) awaits
+ * `ready()` before it reads more, so its entries wait in the store, not in this process.
  */
 import type { Broker, BrokerEntry, HistoryResult, ResetReason } from './broker.ts'
 import { SseError } from './errors.ts'
@@ -84,8 +90,12 @@ export interface HubStats {
   readonly delivered: number
   /** Deliveries dropped by streams with `onOverflow: 'drop'`. */
   readonly dropped: number
-  /** Streams closed because their queue overflowed. */
+  /** Streams closed because their queue passed `maxBufferedBytes` (a producer that ignored backpressure). */
   readonly overflowCloses: number
+  /** Streams closed because they stayed congested past `slowAfterMs` with no progress. */
+  readonly slowCloses: number
+  /** Milliseconds during which at least one caller of `ready()` (or a paced broker) was waiting. */
+  readonly pacedMs: number
   /** Events replayed from history. */
   readonly replayed: number
   /** `sse-reset` notices sent. */
@@ -103,6 +113,19 @@ export interface HubEvents {
 export interface Hub<M extends object = DefaultEventMap> {
   /** Publishes an event to a topic; resolves with its id once the broker has stored it. */
   publish(topic: string, event: TypedEvent<M>): Promise<string>
+  /**
+   * Publisher backpressure: resolves once no stream (of `topic`, when given) is congested, at
+   * once when none is. Streams congested past their `slowAfterMs` do not hold it (they are
+   * closed as slow, or drop events under `'drop'`), so one stalled client delays a publisher by at
+   * most that limit. Resolves at once after `close()`. Never rejects.
+   *
+   * @example
+   * for (const row of rows) {
+   *   await hub.publish('export', { event: 'row', data: row })
+   *   await hub.ready('export') // every reader of 'export' gets every row, at the pace of the slowest healthy one
+   * }
+   */
+  ready(topic?: string): Promise<void>
   /**
    * Subscribes a stream to topics. Replays what the stream missed when it carries a
    * `Last-Event-ID`; resolves once the stream is live. The stream leaves the hub when it closes.
@@ -142,6 +165,16 @@ interface Subscription {
   pending: Item[] | undefined
   pendingBytes: number
 }
+
+interface ReadyWaiter {
+  readonly topic: string | undefined
+  readonly resolve: () => void
+}
+
+/** Bytes of history written to a replaying stream before it waits for the client to read them. */
+const REPLAY_PAGE_BYTES = 64 * 1024
+
+const RESOLVED: Promise<void> = Promise.resolve()
 
 interface Item {
   readonly entry: BrokerEntry
@@ -197,10 +230,26 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   #batch: Item[] = []
   #scheduled = false
   #closed = false
-  #stats = { published: 0, delivered: 0, dropped: 0, overflowCloses: 0, replayed: 0, resets: 0 }
+  /** Subscribed streams that are congested and not (yet) slow: what `ready()` waits for. */
+  readonly #holding = new Set<EventStreamImpl<object>>()
+  #readyWaiters: ReadyWaiter[] = []
+  /** Since when a caller of `ready()` has been waiting (for `stats.pacedMs`). */
+  #pacedSince = 0
+  readonly #timers: TimerProvider
+  #stats = {
+    published: 0,
+    delivered: 0,
+    dropped: 0,
+    overflowCloses: 0,
+    slowCloses: 0,
+    pacedMs: 0,
+    replayed: 0,
+    resets: 0,
+  }
 
   constructor(options: HubOptions) {
     const timers = options.timers ?? defaultTimers
+    this.#timers = timers
     this.#broker = options.broker ?? new MemoryBroker(options)
     this.#ownsBroker = options.broker === undefined
     this.#serializer = options.serializer
@@ -209,6 +258,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     this.#stopBroker = this.#broker.subscribe(
       (entry) => this.#onEntry(entry),
       (error) => this.#onGap(error),
+      () => this.ready(),
     )
   }
 
@@ -221,7 +271,46 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   }
 
   get stats(): HubStats {
-    return { streams: this.#subs.size, ...this.#stats }
+    const pacing = this.#readyWaiters.length > 0 ? this.#timers.now() - this.#pacedSince : 0
+    return { streams: this.#subs.size, ...this.#stats, pacedMs: this.#stats.pacedMs + pacing }
+  }
+
+  ready(topic?: string): Promise<void> {
+    if (this.#holding.size === 0 || this.#closed || !this.#holds(topic)) return RESOLVED
+    if (this.#readyWaiters.length === 0) this.#pacedSince = this.#timers.now()
+    return new Promise((resolve) => this.#readyWaiters.push({ topic, resolve }))
+  }
+
+  /** Whether a congested stream (of `topic`) holds a paced publisher. */
+  #holds(topic: string | undefined): boolean {
+    if (topic === undefined) return this.#holding.size > 0
+    for (const stream of this.#holding) {
+      const sub = this.#subs.get(stream)
+      if (sub && (sub.topicSet ? sub.topicSet.has(topic) : sub.topics[0] === topic)) return true
+    }
+    return false
+  }
+
+  /** Releases the callers of `ready()` that nothing holds any more (all of them after close). */
+  #releaseReady(): void {
+    const waiters = this.#readyWaiters
+    if (waiters.length === 0) return
+    const still: ReadyWaiter[] = []
+    for (const waiter of waiters) {
+      if (!this.#closed && this.#holds(waiter.topic)) still.push(waiter)
+      else waiter.resolve()
+    }
+    this.#readyWaiters = still
+    if (still.length === 0) this.#stats.pacedMs += this.#timers.now() - this.#pacedSince
+  }
+
+  /** @internal Called by a subscribed stream when it becomes congested, catches up, or is judged slow. */
+  streamPaced(stream: EventStreamImpl<object>, holding: boolean): void {
+    if (holding) {
+      this.#holding.add(stream)
+    } else if (this.#holding.delete(stream)) {
+      this.#releaseReady()
+    }
   }
 
   topicSize(topic: string): number {
@@ -304,6 +393,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       set.add(sub)
     }
     impl.setOwner(this)
+    if (impl.holding) this.#holding.add(impl)
     impl.useHeartbeat(this.#heartbeat ?? null)
     this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
 
@@ -324,6 +414,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     this.#stopBroker()
     this.#flush()
     this.#heartbeat?.stop()
+    this.#releaseReady()
     const final = options.event ? encodeFrame(formatEvent(options.event, this.#serializer)) : undefined
     const retry = options.retry ?? { min: 1000, max: 5000 }
     for (const sub of [...this.#subs.values()]) {
@@ -372,15 +463,25 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     if (stream.closed || this.#subs.get(stream) !== sub) return
 
     if (result.kind === 'ok') {
-      const items: Item[] = []
+      // In pages, each written once the client has read the one before: a replay of a long
+      // history to a client that never reads pins one page, not the whole history.
+      let page: Item[] = []
+      let pageBytes = 0
+      const writePage = async (): Promise<boolean> => {
+        this.#deliver(sub, concatFrames(page), page.length)
+        this.#stats.replayed += page.length
+        page = []
+        pageBytes = 0
+        return (await stream.ready()) && this.#subs.get(stream) === sub
+      }
       for (const entry of result.entries) {
         const item = this.#toItem(entry)
-        if (item && this.#accepts(sub, item)) items.push(item)
+        if (!item || !this.#accepts(sub, item)) continue
+        page.push(item)
+        pageBytes += item.frame.length
+        if (pageBytes >= REPLAY_PAGE_BYTES && !(await writePage())) return
       }
-      if (items.length > 0) {
-        this.#deliver(sub, concatFrames(items), items.length)
-        this.#stats.replayed += items.length
-      }
+      if (page.length > 0 && !(await writePage())) return
     } else {
       const notice: ResetNotice = { reason: result.reason, lastEventId }
       stream.writeFrame(
@@ -513,6 +614,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       if (set?.size === 0) this.#byTopic.delete(topic)
     }
     if (reason === 'overflow') this.#stats.overflowCloses++
+    else if (reason === 'slow') this.#stats.slowCloses++
+    if (this.#holding.delete(sub.stream)) this.#releaseReady()
     this.#emit('unsubscribe', { topics: sub.topics, reason })
   }
 

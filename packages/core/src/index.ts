@@ -11,6 +11,7 @@ export {
   type CloseReason,
   createEventStream,
   DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_SLOW_AFTER_MS,
   type EventStream,
   type EventStreamOptions,
   type OverflowPolicy,

@@ -208,6 +208,8 @@ export class RedisBroker implements Broker {
   readonly #reader: Scripted
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
   readonly #gapListeners = new Set<(error: SseError) => void>()
+  /** The hubs' publisher backpressure: the reader awaits these before reading more of the log. */
+  readonly #readyChecks = new Set<() => Promise<void>>()
   #reading: Promise<void> | undefined
   /** The command client's pending connection, while it is not ready. */
   #connecting: Promise<unknown> | undefined
@@ -310,13 +312,19 @@ export class RedisBroker implements Broker {
     return { topic, event: message.event, data: message.data, epoch, seq: Number(seq) }
   }
 
-  subscribe(listener: (entry: BrokerEntry) => void, onGap?: (error: SseError) => void): () => void {
+  subscribe(
+    listener: (entry: BrokerEntry) => void,
+    onGap?: (error: SseError) => void,
+    ready?: () => Promise<void>,
+  ): () => void {
     this.#listeners.add(listener)
     if (onGap) this.#gapListeners.add(onGap)
+    if (ready) this.#readyChecks.add(ready)
     this.#reading ??= this.#read()
     return () => {
       this.#listeners.delete(listener)
       if (onGap) this.#gapListeners.delete(onGap)
+      if (ready) this.#readyChecks.delete(ready)
     }
   }
 
@@ -352,6 +360,7 @@ export class RedisBroker implements Broker {
     this.#closed = true
     this.#listeners.clear()
     this.#gapListeners.clear()
+    this.#readyChecks.clear()
     this.#reader.disconnect()
     this.#commands.disconnect()
     this.#wake?.()
@@ -432,6 +441,7 @@ export class RedisBroker implements Broker {
     if (this.#reader.status === 'wait') this.#reader.connect().catch(() => {})
     while (!this.#closed) {
       try {
+        await this.#paced()
         if (this.#checkPosition) {
           await this.#position()
           this.#checkPosition = false
@@ -479,6 +489,17 @@ export class RedisBroker implements Broker {
         await this.#pause(50)
       }
     }
+  }
+
+  /**
+   * Waits while local streams are congested (each hub's `ready()`, bounded by its streams'
+   * `slowAfterMs`): the entries stay in Redis meanwhile, so a burst costs no memory here and a
+   * healthy reader loses nothing. One turn first, so the hubs have written what was just delivered.
+   */
+  async #paced(): Promise<void> {
+    await undefined
+    if (this.#readyChecks.size === 0) return
+    await Promise.all(Array.from(this.#readyChecks, (ready) => ready()))
   }
 
   /** Where to read from after a (re)connect, and whether entries were lost meanwhile. */

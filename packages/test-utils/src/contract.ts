@@ -84,6 +84,10 @@ class SuiteHub implements Hub {
     return this.current.publish(topic, event)
   }
 
+  ready(topic?: string): Promise<void> {
+    return this.current.ready(topic)
+  }
+
   subscribe(stream: EventStream, options: SubscribeOptions): Promise<void> {
     this.subscribed.push(stream)
     const subscribing = this.current.subscribe(stream, options)
