@@ -334,6 +334,44 @@ async function flood(
   return { sent, maxBuffered }
 }
 
+/** An event whose data starts with its sequence number, padded to `size` bytes on the wire-ish. */
+function numbered(seq: number, size: number): string {
+  const head = `${seq}:`
+  return head + 'p'.repeat(Math.max(0, size - head.length))
+}
+
+/**
+ * A reader that keeps no events, only checks they come in order: `ok` stays true while every
+ * event's data starts with the next sequence number.
+ */
+function orderedCounter(): {
+  onEvent(event: { data: string }): void
+  readonly count: number
+  readonly ok: boolean
+} {
+  let count = 0
+  let ok = true
+  return {
+    onEvent(event) {
+      if (!event.data.startsWith(`${count}:`)) ok = false
+      count++
+    },
+    get count() {
+      return count
+    },
+    get ok() {
+      return ok
+    },
+  }
+}
+
+/** The sum of what core queues for `streams` right now. */
+function queuedBytes(streams: readonly EventStream[]): number {
+  let total = 0
+  for (const stream of streams) total += stream.bufferedBytes
+  return total
+}
+
 /**
  * Registers the adapter contract suite.
  *
@@ -639,6 +677,109 @@ export function describeAdapterContract(
       expect(received.length + stream.droppedEvents).toBe(sent)
       const seqs = received.map((event) => Number(event.id))
       expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true)
+    })
+
+    it('delivers every byte of a 50 MiB publish loop paced by hub.ready() to a reader at full speed', async () => {
+      const EVENT_BYTES = 4096
+      const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
+      const counter = orderedCounter()
+      const reader = await s.open(s.hubUrl(['bulk']), { keepEvents: false, onEvent: counter.onEvent })
+      await s.hubSize(1)
+      const [stream] = s.hub.subscribed
+      let maxQueued = 0
+      const publishing = (async () => {
+        for (let seq = 0; seq < EVENTS; ) {
+          const batch: Promise<string>[] = []
+          for (let i = 0; i < 64 && seq < EVENTS; i++)
+            batch.push(s.hub.publish('bulk', { data: numbered(seq++, EVENT_BYTES) }))
+          await Promise.all(batch)
+          maxQueued = Math.max(maxQueued, stream!.bufferedBytes)
+          await s.hub.ready('bulk')
+        }
+      })()
+      await withTimeout(publishing, 120_000, 'publishing 50 MiB paced by hub.ready()')
+      await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
+      expect(counter.ok).toBe(true)
+      expect(stream!.closed).toBe(false)
+      // Paced, core never held more than the batch in flight.
+      expect(maxQueued).toBeLessThanOrEqual(64 * (EVENT_BYTES + 64))
+      expect(s.hub.stats).toMatchObject({ slowCloses: 0, overflowCloses: 0, dropped: 0 })
+    })
+
+    it('delivers every byte of a 50 MiB per-stream loop that awaits stream.ready(), never queueing in core', async () => {
+      s.streamOptions = { heartbeat: false }
+      const EVENT_BYTES = 4096
+      const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
+      const counter = orderedCounter()
+      const reader = await s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })
+      const stream = await s.nextStream()
+      let maxQueued = 0
+      const producing = (async () => {
+        let seq = 0
+        while (seq < EVENTS && (await stream.ready())) {
+          stream.send({ data: numbered(seq++, EVENT_BYTES) })
+          maxQueued = Math.max(maxQueued, stream.bufferedBytes)
+        }
+        return seq
+      })()
+      expect(await withTimeout(producing, 120_000, 'a 50 MiB awaited-write loop')).toBe(EVENTS)
+      await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
+      expect(counter.ok).toBe(true)
+      expect(maxQueued).toBe(0)
+      // A loop with no end stops cleanly when the client goes away: ready() resolves false.
+      const endless = (async () => {
+        let more = 0
+        while (await stream.ready()) stream.send({ data: numbered(EVENTS + more++, EVENT_BYTES) })
+        return stream.closeReason
+      })()
+      await reader.close()
+      expect(await withTimeout(endless, 10_000, 'the endless loop to end once the client left')).toBe('client')
+    })
+
+    it('100 readers at full speed get every event while exactly the 5 that never read are closed as slow', async () => {
+      const HEALTHY = 100
+      const STALLED = 5
+      const EVENT_BYTES = 1024
+      // Enough for a stalled reader's socket buffers (a few MiB on loopback) to fill.
+      const EVENTS = 8192
+      s.streamOptions = { heartbeat: false, slowAfterMs: 2000 }
+      const counters = Array.from({ length: HEALTHY }, () => orderedCounter())
+      const healthy = await Promise.all(
+        counters.map((counter) => s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })),
+      )
+      const stalled = await Promise.all(Array.from({ length: STALLED }, () => s.open(s.streamUrl())))
+      const streams: EventStream[] = []
+      for (let i = 0; i < HEALTHY + STALLED; i++) streams.push(await s.nextStream())
+      await Promise.all(stalled.map((reader) => reader.waitForComments(1)))
+      for (const reader of stalled) reader.pause()
+      const reasons: string[] = []
+      s.hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
+      // The streams of the per-client route, subscribed to the suite's hub: each adapter's own stream.
+      await Promise.all(streams.map((stream) => s.hub.subscribe(stream, { topics: ['crowd'] })))
+      let maxQueued = 0
+      const publishing = (async () => {
+        for (let seq = 0; seq < EVENTS; ) {
+          const batch: Promise<string>[] = []
+          for (let i = 0; i < 64 && seq < EVENTS; i++)
+            batch.push(s.hub.publish('crowd', { data: numbered(seq++, EVENT_BYTES) }))
+          await Promise.all(batch)
+          maxQueued = Math.max(maxQueued, queuedBytes(streams))
+          await s.hub.ready('crowd')
+        }
+      })()
+      await withTimeout(publishing, 120_000, 'publishing to 100 healthy and 5 stalled readers')
+      await Promise.all(
+        healthy.map((reader, i) =>
+          reader.waitUntil(() => counters[i]!.count === EVENTS, 60_000, `reader ${i}: all ${EVENTS} events`),
+        ),
+      )
+      expect(counters.every((counter) => counter.ok)).toBe(true)
+      expect(streams.slice(0, HEALTHY).every((stream) => !stream.closed)).toBe(true)
+      expect(streams.slice(HEALTHY).map((stream) => stream.closeReason)).toEqual(Array(STALLED).fill('slow'))
+      expect(reasons).toEqual(Array(STALLED).fill('slow'))
+      expect(s.hub.stats).toMatchObject({ slowCloses: STALLED, overflowCloses: 0, dropped: 0 })
+      // Memory: core held at most about one batch per stream at any moment (generous bound).
+      expect(maxQueued).toBeLessThanOrEqual((HEALTHY + STALLED) * 64 * (EVENT_BYTES + 64))
     })
 
     it('frees the stream and the registry when the client aborts', async () => {
