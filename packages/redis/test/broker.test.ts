@@ -1,5 +1,13 @@
-import { createEventStream, createHub, type Hub, RESET_EVENT } from '@sse/core'
-import { createMemorySink, type MemorySink, pollUntil, withTimeout } from '@sse/test-utils'
+import { createEventStream, createHub, type EventStream, type Hub, RESET_EVENT } from '@sse/core'
+import { createNodeEventStream } from '@sse/core/node'
+import {
+  createMemorySink,
+  type MemorySink,
+  openEventStream,
+  pollUntil,
+  startHttpServer,
+  withTimeout,
+} from '@sse/test-utils'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -331,6 +339,81 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
         expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
       )
     }
+  })
+  it('paces each instance to its own streams: healthy readers on both get everything, only the stalled ones close as slow', async () => {
+    const EVENTS = 8192 // 8 MiB: enough to fill a stalled reader's socket buffers
+    const HEALTHY = 10
+    const STALLED = 2
+    // Stalled readers only on b: a publishes at full speed, and only b's reader can hold b's streams back.
+    // History covers the whole run: instance b's reader may lag behind (paced), never past what Redis keeps.
+    const made = await instancesWithBrokers(2, { historySize: 20_000 })
+    const sides = await Promise.all(
+      made.map(async ({ hub }, instance) => {
+        const stalledHere = instance === 1 ? STALLED : 0
+        const streams: EventStream[] = []
+        const server = await startHttpServer((req, res) => {
+          const stream = createNodeEventStream(req, res, { heartbeat: false, slowAfterMs: 2000 })
+          streams.push(stream)
+          void hub.subscribe(stream, { topics: ['t'] })
+        })
+        open.push(server)
+        const counts = Array(HEALTHY).fill(0) as number[]
+        let inOrder = true
+        const healthy = await Promise.all(
+          counts.map((_, i) =>
+            openEventStream(server.url, {
+              keepEvents: false,
+              onEvent: (event) => {
+                if (!event.data.startsWith(`${counts[i]}:`)) inOrder = false
+                counts[i]!++
+              },
+            }),
+          ),
+        )
+        const stalled = await Promise.all(
+          Array.from({ length: stalledHere }, () => openEventStream(server.url)),
+        )
+        for (const reader of [...healthy, ...stalled]) open.push(reader)
+        await Promise.all(stalled.map((reader) => reader.waitForComments(1)))
+        for (const reader of stalled) reader.pause()
+        await pollUntil(() => hub.size === HEALTHY + stalledHere, 5000, 'every reader subscribed')
+        let maxQueued = 0
+        const sampler = setInterval(() => {
+          maxQueued = Math.max(
+            maxQueued,
+            streams.reduce((sum, stream) => sum + stream.bufferedBytes, 0),
+          )
+        }, 5)
+        open.push({ close: () => clearInterval(sampler) })
+        return { hub, streams, stalledHere, counts, inOrder: () => inOrder, maxQueued: () => maxQueued }
+      }),
+    )
+    const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]]
+    const padding = 'p'.repeat(1000)
+    for (let seq = 0; seq < EVENTS; ) {
+      const batch: Promise<string>[] = []
+      for (let i = 0; i < 64 && seq < EVENTS; i++)
+        batch.push(a.hub.publish('t', { data: `${seq++}:${padding}` }))
+      await Promise.all(batch)
+      await a.hub.ready('t') // a's own streams; b's reader paces itself on b's
+    }
+    for (const side of sides) {
+      await pollUntil(
+        () => side.counts.every((count) => count === EVENTS),
+        60_000,
+        'every healthy reader done',
+      )
+      expect(side.inOrder()).toBe(true)
+      expect(side.streams.slice(0, HEALTHY).every((stream) => !stream.closed)).toBe(true)
+      expect(side.streams.slice(HEALTHY).map((stream) => stream.closeReason)).toEqual(
+        Array(side.stalledHere).fill('slow'),
+      )
+      // Without pacing, b's reader would have pushed a's full-speed burst into its stalled streams,
+      // which would have hit the 1 MiB cap (closed as 'overflow') long before their 2 s limit.
+      expect(side.hub.stats).toMatchObject({ slowCloses: side.stalledHere, overflowCloses: 0 })
+      expect(side.maxQueued()).toBeLessThanOrEqual(side.streams.length * 1024 * 1024)
+    }
+    expect(b.hub.stats.pacedMs).toBeGreaterThan(0)
   })
   it('closes at once while Redis is down, with nothing left waiting on the connection', async () => {
     // Before, a read queued while Redis was down was settled only by its own timeout (here 6 s),
