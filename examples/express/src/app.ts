@@ -6,6 +6,8 @@
  * - `GET /events`      hub topics from the query, `?topics=news,alerts`; replays what a
  *                      reconnecting page missed (`Last-Event-ID`)
  * - `GET /clock`       a per-client stream: one `tick` a second
+ * - `GET /story`       a per-client stream paced by the client: `?words=N` words, each write
+ *                      awaiting `stream.ready()`, then `done`
  * - `POST /notify`     `{ "topic": "news" | "alerts", "text": "…" }` → the hub → every page
  * - `GET /health`      status, framework, open streams
  */
@@ -45,6 +47,13 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Express' })): Exp
   )
 
   app.get('/clock', (req, res) => demo.runClock(sse<DemoEvents>(req, res, { retry: STREAM_RETRY_MS })))
+
+  app.get('/story', (req, res) => {
+    void demo.tellStory(
+      sse<DemoEvents>(req, res, { retry: STREAM_RETRY_MS }),
+      req.query.words as string | undefined,
+    )
+  })
 
   app.post('/notify', express.json({ limit: '16kb' }), async (req, res) => {
     const answer = await demo.notify(req.body)

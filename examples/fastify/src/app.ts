@@ -7,6 +7,8 @@
  * - `GET /events`      hub topics from the query, `?topics=news,alerts`; replays what a
  *                      reconnecting page missed (`Last-Event-ID`)
  * - `GET /clock`       a per-client stream: one `tick` a second
+ * - `GET /story`       a per-client stream paced by the client: `?words=N` words, each write
+ *                      awaiting `stream.ready()`, then `done`
  * - `POST /notify`     `{ "topic": "news" | "alerts", "text": "…" }` → the hub → every page
  * - `GET /health`      status, framework, open streams
  *
@@ -71,6 +73,10 @@ export function buildApp(
 
   app.get('/clock', (_request, reply) => {
     demo.runClock(reply.sse<DemoEvents>({ retry: STREAM_RETRY_MS }))
+  })
+
+  app.get<{ Querystring: { words?: string } }>('/story', (request, reply) => {
+    void demo.tellStory(reply.sse<DemoEvents>({ retry: STREAM_RETRY_MS }), request.query.words)
   })
 
   app.post('/notify', async (request, reply) => {

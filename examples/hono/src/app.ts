@@ -8,6 +8,8 @@
  * - `GET /events`      hub topics from the query, `?topics=news,alerts`; replays what a
  *                      reconnecting page missed (`Last-Event-ID`)
  * - `GET /clock`       a per-client stream: one `tick` a second
+ * - `GET /story`       a per-client stream paced by the client: `?words=N` words, each write
+ *                      awaiting `stream.ready()`, then `done`
  * - `POST /notify`     `{ "topic": "news" | "alerts", "text": "…" }` → the hub → every page
  * - `GET /health`      status, framework, open streams
  */
@@ -52,6 +54,11 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Hono' })): Hono {
   )
 
   app.get('/clock', (c) => sse<DemoEvents>(c, (stream) => demo.runClock(stream), { retry: STREAM_RETRY_MS }))
+  app.get('/story', (c) =>
+    sse<DemoEvents>(c, (stream) => void demo.tellStory(stream, c.req.query('words')), {
+      retry: STREAM_RETRY_MS,
+    }),
+  )
 
   app.post('/notify', async (c) => {
     const body = parseJsonBody(c.req.header('Content-Type'), await c.req.text())

@@ -7,6 +7,8 @@
  * - `GET /events`      hub topics from the query, `?topics=news,alerts`; replays what a
  *                      reconnecting page missed (`Last-Event-ID`)
  * - `GET /clock`       a per-client stream: one `tick` a second
+ * - `GET /story`       a per-client stream paced by the client: `?words=N` words, each write
+ *                      awaiting `stream.ready()`, then `done`
  * - `POST /notify`     `{ "topic": "news" | "alerts", "text": "…" }` → the hub → every page
  * - `GET /health`      status, framework, open streams
  */
@@ -55,6 +57,12 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Koa' })): Koa {
   )
 
   router.get('/clock', (ctx) => demo.runClock(sse<DemoEvents>(ctx, { retry: STREAM_RETRY_MS })))
+  router.get('/story', (ctx) => {
+    void demo.tellStory(
+      sse<DemoEvents>(ctx, { retry: STREAM_RETRY_MS }),
+      ctx.query.words as string | undefined,
+    )
+  })
 
   router.post('/notify', async (ctx) => {
     const body = parseJsonBody(ctx.get('Content-Type'), await readText(ctx.req))

@@ -12,7 +12,17 @@ export interface DemoEvents {
   /** The last event before the server closes the streams, so the page can say why. */
   shutdown: string
   tick: string
+  /** One word of `/story`, with its position. */
+  word: { n: number; word: string }
+  /** The end of `/story`: how many words were sent. */
+  done: { words: number }
 }
+
+/** Words `/story` streams by default, and at most (`?words=`). */
+const STORY_WORDS = 2000
+const MAX_STORY_WORDS = 100_000
+const STORY =
+  'a producer that awaits stream.ready() never buffers more than one word for a slow reader'.split(' ')
 
 /** The reconnection delay sent on every stream, in ms: short, so a demo restart is seen at once. */
 export const STREAM_RETRY_MS = 1000
@@ -49,6 +59,12 @@ export interface Demo {
   topics(query: string | readonly string[] | null | undefined): Topic[] | JsonAnswer
   /** Runs the clock on a per-client stream: a `tick` now and every second, until the stream ends. */
   runClock(stream: EventStream<DemoEvents>): void
+  /**
+   * Streams a story word by word on a per-client stream, as fast as the client reads and no
+   * faster (each write awaits `stream.ready()`, like an LLM answer or a log tail), then `done`
+   * and the end. Stops at once when the client leaves. `words` is the query's `?words=`.
+   */
+  tellStory(stream: EventStream<DemoEvents>, words?: string | null | undefined): Promise<void>
   /** `POST /notify` with a parsed JSON body: 201 `{ id }`, or 400 `{ error }` and nothing published. */
   notify(body: unknown): Promise<JsonAnswer>
   /** `GET /health`. */
@@ -67,6 +83,7 @@ export interface Demo {
 export function createDemo(options: DemoOptions): Demo {
   const hub = createHub<DemoEvents>({ broker: options.broker })
   const clocks = new Set<EventStream<DemoEvents>>()
+  const stories = new Set<EventStream<DemoEvents>>()
   const interval = options.clockIntervalMs ?? 1000
   const startedAt = Date.now()
 
@@ -91,6 +108,26 @@ export function createDemo(options: DemoOptions): Demo {
         clocks.delete(stream)
       })
     },
+    async tellStory(stream, words) {
+      const wanted = Number(words ?? STORY_WORDS)
+      const total =
+        Number.isSafeInteger(wanted) && wanted > 0 ? Math.min(wanted, MAX_STORY_WORDS) : STORY_WORDS
+      if (hub.closed) {
+        stream.close()
+        return
+      }
+      stories.add(stream)
+      try {
+        for (let n = 0; n < total; n++) {
+          if (!(await stream.ready())) return // the client left (or stalled past slowAfterMs)
+          stream.send({ event: 'word', data: { n, word: STORY[n % STORY.length]! } })
+        }
+        if (await stream.ready()) stream.send({ event: 'done', data: { words: total } })
+        stream.close()
+      } finally {
+        stories.delete(stream)
+      }
+    },
     async notify(body) {
       const parsed = parseNotification(body)
       if (!parsed.ok) return { status: 400, body: { error: parsed.error } }
@@ -106,7 +143,7 @@ export function createDemo(options: DemoOptions): Demo {
           status: hub.closed ? 'closing' : 'ok',
           framework: options.framework,
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          streams: { hub: hub.size, clock: clocks.size },
+          streams: { hub: hub.size, clock: clocks.size, story: stories.size },
           published: hub.stats.published,
         },
       }
@@ -116,7 +153,7 @@ export function createDemo(options: DemoOptions): Demo {
         event: { event: 'shutdown', data: 'the server is restarting' },
         retry: SHUTDOWN_RETRY,
       })
-      for (const stream of clocks) {
+      for (const stream of [...clocks, ...stories]) {
         stream.send({ event: 'shutdown', data: 'the server is restarting', retry: STREAM_RETRY_MS })
         stream.close()
       }

@@ -733,7 +733,9 @@ export function describeAdapterContract(
         return stream.closeReason
       })()
       await reader.close()
-      expect(await withTimeout(endless, 10_000, 'the endless loop to end once the client left')).toBe('client')
+      expect(await withTimeout(endless, 10_000, 'the endless loop to end once the client left')).toBe(
+        'client',
+      )
     })
 
     it('100 readers at full speed get every event while exactly the 5 that never read are closed as slow', async () => {

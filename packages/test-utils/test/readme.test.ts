@@ -26,7 +26,9 @@ afterEach(async () => {
 
 it('the READMEs show the example files, and nothing else', () => {
   const core = new URL('../../core/README.md', import.meta.url)
-  expect(expectReadmeShowsExamples(core, examples, ['core-clock.ts', 'core-hub.ts'])).toHaveLength(2)
+  expect(
+    expectReadmeShowsExamples(core, examples, ['core-clock.ts', 'core-hub.ts', 'core-paced.ts']),
+  ).toHaveLength(3)
   // The root README shows one example per package, each run by that package's own README test.
   const packages = new URL('../../', import.meta.url)
   expectReadmeShowsFiles(new URL('../../../README.md', import.meta.url), [
@@ -70,4 +72,23 @@ it('core-hub.ts: a POST reaches subscribers, and SIGTERM ends the streams and th
   expect(await reader.waitForEnd()).toBe('end')
   expect(reader.retries).toHaveLength(1)
   await withTimeout(closed, 2000, 'server.close() after hub.close()')
+})
+
+it('core-paced.ts: a per-client stream paced by stream.ready(), and an export paced by hub.ready()', async () => {
+  const { url } = await run('core-paced.ts')
+  const tokens = await openEventStream(`${url}/answer`, { keepEvents: false })
+  cleanup.push(() => tokens.close())
+  expect(await tokens.waitForEnd(30_000)).toBe('end')
+  expect(tokens.eventCount).toBe(10_000)
+
+  const readers = await Promise.all(
+    [1, 2, 3].map(() => openEventStream(`${url}/export`, { keepEvents: false })),
+  )
+  cleanup.push(() => Promise.all(readers.map((reader) => reader.close())))
+  await Promise.all(readers.map((reader) => reader.waitForComments(1)))
+  const posted = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(30_000) })
+  expect(await withTimeout(posted.text(), 30_000, 'the export to finish')).toBe('done')
+  for (const reader of readers) {
+    await reader.waitUntil(() => reader.eventCount === 5000, 10_000, 'every row')
+  }
 })

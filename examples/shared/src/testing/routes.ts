@@ -112,7 +112,11 @@ export function describeExampleRoutes({ framework, start }: ExampleUnderTest): v
       await open('/events')
       const response = await fetch(`${server.url}/health`)
       expect(response.status).toBe(200)
-      expect(await response.json()).toMatchObject({ status: 'ok', framework, streams: { hub: 1, clock: 0 } })
+      expect(await response.json()).toMatchObject({
+        status: 'ok',
+        framework,
+        streams: { hub: 1, clock: 0, story: 0 },
+      })
     })
 
     it('publishes POST /notify to every /events stream of its topic, with the id it answered', async () => {
@@ -173,6 +177,44 @@ export function describeExampleRoutes({ framework, start }: ExampleUnderTest): v
       expect(first!.event).toBe('tick')
       expect(Date.parse(second!.data)).toBeGreaterThan(Date.parse(first!.data))
       expect(clock.retries[0]).toBeGreaterThan(0)
+    })
+
+    it('streams GET /story word by word at the pace of the client, then done and the end', async () => {
+      const short = await open('/story?words=3')
+      expect(await short.waitForEnd(WAIT_MS)).toBe('end')
+      expect(short.events.map((event) => [event.event, JSON.parse(event.data)])).toEqual([
+        ['word', { n: 0, word: 'a' }],
+        ['word', { n: 1, word: 'producer' }],
+        ['word', { n: 2, word: 'that' }],
+        ['done', { words: 3 }],
+      ])
+      // A long one, counted rather than kept: every word arrives, in order.
+      let next = 0
+      let inOrder = true
+      const long = await openEventStream(`${server.url}/story?words=20000`, {
+        keepEvents: false,
+        timeoutMs: WAIT_MS,
+        onEvent: (event) => {
+          if (event.event === 'word' && JSON.parse(event.data).n !== next++) inOrder = false
+        },
+      })
+      readers.push(long)
+      expect(await long.waitForEnd(30_000)).toBe('end')
+      expect([long.eventCount, next, inOrder]).toEqual([20_001, 20_000, true])
+    })
+
+    it('stops a /story at once when its client leaves', async () => {
+      const story = await open(`/story?words=${100_000}`)
+      await story.waitFor(1, WAIT_MS)
+      story.pause() // a slow phone: the server waits for it instead of buffering the story
+      const health = async () =>
+        ((await (await fetch(`${server.url}/health`)).json()) as { streams: { story: number } }).streams.story
+      expect(await health()).toBe(1)
+      await story.close()
+      const deadline = Date.now() + WAIT_MS
+      while ((await health()) !== 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(await health()).toBe(0)
     })
 
     it('closes gracefully: every stream gets a shutdown event and ends, then the server closes', async () => {
