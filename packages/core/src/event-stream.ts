@@ -146,6 +146,11 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
 /** @internal The implementation; `Hub` writes pre-framed bytes through `writeFrame`. */
 export class EventStreamImpl<M extends object = DefaultEventMap> implements EventStream<M>, HeartbeatMember {
   readonly lastEventId: string | undefined
+  /**
+   * @internal The client sent a `Last-Event-ID` that cannot be read (too long, not UTF-8,
+   * repeated): a hub answers it with a reset rather than a silent gap.
+   */
+  readonly lastEventIdUnusable: boolean
   readonly #sink: SseSink
   readonly #maxBufferedBytes: number
   readonly #slowAfterMs: number
@@ -198,6 +203,9 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.#policy = policy
     this.#serializer = options.serializer
     this.lastEventId = readLastEventId(options.lastEventId)
+    const raw = options.lastEventId
+    this.lastEventIdUnusable =
+      this.lastEventId === undefined && (Array.isArray(raw) ? raw.length > 0 : typeof raw === 'string' && raw !== '')
     this.#listeners = options.onClose ? [options.onClose] : NO_LISTENERS
 
     if (sink.onAbort) {

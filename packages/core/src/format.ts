@@ -42,7 +42,21 @@ export function assertEventName(name: string): void {
   }
 }
 
-/** Throws `SSE_INVALID_ID` unless `id` is a string without CR, LF or NUL. */
+/**
+ * What a client could not send back as `Last-Event-ID`: C0 controls but HTAB, and DEL (Node's
+ * HTTP parser answers 400 to a header that holds one, and a 4xx stops a browser's EventSource for
+ * good); whitespace at either end (HTTP trims it, so a different id would come back); a lone
+ * surrogate (it has no UTF-8 form: the browser would send U+FFFD instead).
+ */
+const UNSENDABLE_ID = /[\u0000-\u0008\u000a-\u001f\u007f]|^[ \t]|[ \t]$|\p{Cs}/u
+const idEncoder = new TextEncoder()
+
+/**
+ * Throws `SSE_INVALID_ID` unless `id` is a string the client can send back unchanged as its
+ * `Last-Event-ID`: no CR, LF or NUL (field injection), no other control character, no
+ * whitespace at either end, no lone surrogate, and at most `MAX_LAST_EVENT_ID_BYTES` (256) bytes
+ * of UTF-8, the longest `Last-Event-ID` the server side accepts.
+ */
 export function assertEventId(id: string): void {
   if (typeof id !== 'string' || hasLineBreak(id) || id.includes('\0')) {
     throw new SseError(
@@ -50,7 +64,22 @@ export function assertEventId(id: string): void {
       `event id must be a string without CR, LF or NUL (clients ignore or mis-parse it): ${JSON.stringify(id)}`,
     )
   }
+  if (UNSENDABLE_ID.test(id)) {
+    throw new SseError(
+      'SSE_INVALID_ID',
+      `event id must not hold control characters, lone surrogates or whitespace at either end (the client could not send it back as Last-Event-ID): ${JSON.stringify(id)}`,
+    )
+  }
+  if (id.length > MAX_ID_BYTES / 3 && idEncoder.encode(id).length > MAX_ID_BYTES) {
+    throw new SseError(
+      'SSE_INVALID_ID',
+      `event id must be at most ${MAX_ID_BYTES} bytes of UTF-8, the longest Last-Event-ID accepted back: ${JSON.stringify(id.slice(0, 40))}… (${idEncoder.encode(id).length} bytes)`,
+    )
+  }
 }
+
+/** `MAX_LAST_EVENT_ID_BYTES`, repeated here so that framing does not depend on the header reader. */
+const MAX_ID_BYTES = 256
 
 /** Throws `SSE_INVALID_RETRY` unless `retry` is a non-negative safe integer (milliseconds). */
 export function assertRetry(retry: number): void {

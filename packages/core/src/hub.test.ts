@@ -492,6 +492,29 @@ describe('hub: replay by Last-Event-ID', () => {
       expect(resetOf(stale.sink).notice.reason).toBe('trimmed')
     })
 
+    it("for a Last-Event-ID that cannot be read (too long, not UTF-8, repeated): reason 'unknown', then live", async () => {
+      const hub = hubFor()
+      await hub.publish('t', { data: 'before' })
+      for (const raw of ['x'.repeat(300), '\xff\xfe', ['1', '2']]) {
+        const client = connect(hub, ['t'], { lastEventId: raw })
+        await client.ready
+        expect(client.stream.lastEventId).toBe(undefined)
+        await hub.publish('t', { data: 'live' })
+        await tick()
+        const [reset, live] = events(client.sink)
+        expect(reset).toMatchObject({ event: RESET_EVENT })
+        expect(JSON.parse(reset!.data)).toEqual({ reason: 'unknown', lastEventId: '' })
+        expect(live).toMatchObject({ data: 'live' })
+        client.stream.close()
+      }
+      // No header at all (or an empty one) is a first visit: no reset.
+      for (const raw of [undefined, '']) {
+        const client = connect(hub, ['t'], { lastEventId: raw })
+        await client.ready
+        expect(events(client.sink)).toEqual([])
+      }
+    })
+
     it('for an id that is not one of ours, or from the future', async () => {
       const hub = hubFor()
       const id = await hub.publish('t', { data: 1 })

@@ -373,6 +373,9 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       }
     }
 
+    // An unreadable Last-Event-ID resumes from '', which no log knows: the client gets a reset
+    // ('unknown') instead of live events after a silent gap.
+    const resumeFrom = impl.lastEventId ?? (impl.lastEventIdUnusable ? '' : undefined)
     const sub: Subscription = {
       stream: impl,
       topics,
@@ -380,7 +383,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       filter: options.filter,
       simple: topics.length === 1 && options.filter === undefined,
       watermark: undefined,
-      pending: impl.lastEventId === undefined ? undefined : [],
+      pending: resumeFrom === undefined ? undefined : [],
       pendingBytes: 0,
     }
     this.#subs.set(impl, sub)
@@ -397,7 +400,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     impl.useHeartbeat(this.#heartbeat ?? null)
     this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
 
-    if (impl.lastEventId !== undefined) await this.#replay(sub, impl.lastEventId)
+    if (resumeFrom !== undefined) await this.#replay(sub, resumeFrom)
   }
 
   unsubscribe(stream: EventStream<M> | EventStream): void {

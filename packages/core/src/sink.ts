@@ -52,10 +52,13 @@ export interface SseSink {
  * - `no-cache`: the response is live, never cached; `no-transform` keeps `compression`
  *   middleware and intermediaries from buffering it.
  * - `X-Accel-Buffering: no`: nginx streams instead of buffering.
+ * - `X-Content-Type-Options: nosniff`: a browser never renders the stream as something else
+ *   (event data is often user input).
  * `Connection: keep-alive` is added by the Node sink on HTTP/1.1 only (it is illegal on HTTP/2).
  */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   'X-Accel-Buffering': 'no',
+  'X-Content-Type-Options': 'nosniff',
 })

@@ -410,9 +410,16 @@ export function describeAdapterContract(
         expect(reader.headers['content-type'], url).toBe('text/event-stream; charset=utf-8')
         expect(reader.headers['cache-control'], url).toContain('no-cache')
         expect(reader.headers['x-accel-buffering'], url).toBe('no')
+        expect(reader.headers['x-content-type-options'], url).toBe('nosniff')
         // Each once: a framework default and the adapter's value must not both go out.
         const names = reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
-        for (const single of ['content-type', 'cache-control', 'x-accel-buffering', 'connection']) {
+        for (const single of [
+          'content-type',
+          'cache-control',
+          'x-accel-buffering',
+          'x-content-type-options',
+          'connection',
+        ]) {
           expect(
             names.filter((name) => name === single).length,
             `${single} headers (${url})`,
@@ -537,7 +544,7 @@ export function describeAdapterContract(
       expect(s.hub.stats.replayed).toBe(3)
     })
 
-    it('treats a garbage Last-Event-ID as absent: 200 and live events, never a 4xx', async () => {
+    it("answers a garbage Last-Event-ID with 200, an sse-reset ('unknown') and live events, never a 4xx", async () => {
       const garbage: Array<string | Buffer> = [
         'x'.repeat(300),
         Buffer.from([0xff, 0xfe, 0xfd]), // not UTF-8 at all
@@ -549,6 +556,10 @@ export function describeAdapterContract(
         expect(reader.status).toBe(200)
         await s.hubSize(1)
         await s.hub.publish('garbage', { data: `live ${i}` })
+        // Not a silent gap: the client is told its id could not be resumed from.
+        const reset = await reader.next()
+        expect(reset.event).toBe(RESET_EVENT)
+        expect(JSON.parse(reset.data)).toEqual({ reason: 'unknown', lastEventId: '' })
         expect(await reader.next()).toMatchObject({ data: `live ${i}` })
         await reader.close()
         await s.hubSize(0)
@@ -557,7 +568,7 @@ export function describeAdapterContract(
         expect(streamReader.status).toBe(200)
         expect((await s.nextStream()).lastEventId).toBeUndefined()
       }
-      expect(s.hub.stats.resets).toBe(0)
+      expect(s.hub.stats.resets).toBe(garbage.length)
     })
 
     it('answers an id it cannot resume from with the sse-reset event, then goes live', async () => {
