@@ -15,7 +15,7 @@ import {
   reconnectDelay,
   resolveReconnectPolicy,
 } from './reconnect-policy.ts'
-import { type ClientTimerHandle, type ClientTimers, defaultTimers } from './timers.ts'
+import { type ClientTimerHandle, type ClientTimers, defaultTimers, MAX_TIMER_MS } from './timers.ts'
 
 /** The event type of `@sse/core`'s reset notice: the server could not replay from our `Last-Event-ID`. */
 export const RESET_EVENT = 'sse-reset'
@@ -180,11 +180,17 @@ const ERROR_BODY_TIMEOUT_MS = 5000
 /** Events a `for await` loop may fall behind before reading pauses (the server sees backpressure). */
 const ITERATOR_HIGH_WATER_MARK = 1024
 const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+/** Redirects followed in one attempt before giving up: fetch's own limit (https://fetch.spec.whatwg.org/#http-redirect-fetch). */
+const MAX_REDIRECTS = 20
+/** The statuses fetch follows; any other 3xx (300, 304, …) is a response like any other. */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+/** Headers that describe a body, dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'] as const
 
 /**
  * Opens an event stream and keeps it open: reconnects with `Last-Event-ID` after the stream ends
  * or the network fails, with exponential backoff and full jitter; stops on 204, on a refused
- * status (4xx other than 408/429) and on a wrong Content-Type.
+ * status (4xx other than 408/429), on a wrong Content-Type and on a redirect to another origin.
  *
  * @example
  * const source = connect<{ tick: string; price: { symbol: string; price: number } }>('/events', {
@@ -219,6 +225,12 @@ function resolveUrl(url: string | URL): string {
       },
     )
   }
+}
+
+/** The request a same-origin redirect leads to. */
+interface Hop {
+  readonly url: string
+  readonly init: RequestInit
 }
 
 /** The outcome of one attempt. */
@@ -508,18 +520,27 @@ class Client<M extends object> implements SseClient<M> {
     if (this.#closed) return { kind: 'closed' }
 
     let response: Response
-    try {
-      response = await (this.#fetch ?? fetch)(this.url, init)
-    } catch (cause) {
-      if (this.#closed) return { kind: 'closed' }
-      const error = new SseClientError('SSE_CLIENT_NETWORK', `fetch ${this.url} failed: ${describe(cause)}`, {
-        cause,
-      })
-      return { kind: 'retry', error }
-    }
-    if (this.#closed) {
+    let target = this.url
+    for (let hops = 0; ; hops++) {
+      try {
+        response = await (this.#fetch ?? fetch)(target, init)
+      } catch (cause) {
+        if (this.#closed) return { kind: 'closed' }
+        const error = new SseClientError('SSE_CLIENT_NETWORK', `fetch ${target} failed: ${describe(cause)}`, {
+          cause,
+        })
+        return { kind: 'retry', error }
+      }
+      if (this.#closed) {
+        cancelBody(response)
+        return { kind: 'closed' }
+      }
+      const next = this.#redirect(response, target, init, hops)
+      if (next === undefined) break
       cancelBody(response)
-      return { kind: 'closed' }
+      if (next instanceof SseClientError) return { kind: 'stop', reason: 'error', error: next }
+      target = next.url
+      init = next.init
     }
 
     const { status } = response
@@ -531,7 +552,7 @@ class Client<M extends object> implements SseClient<M> {
       if (this.#policy?.retryStatus(status) ?? false) {
         cancelBody(response)
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.#timers.now())
-        const error = new SseClientError('SSE_CLIENT_HTTP_STATUS', `${this.url} answered ${status}`, {
+        const error = new SseClientError('SSE_CLIENT_HTTP_STATUS', `${target} answered ${status}`, {
           status,
         })
         return { kind: 'retry', error, retryAfter }
@@ -542,7 +563,7 @@ class Client<M extends object> implements SseClient<M> {
       const hint = retried
         ? 'reconnect is false, so it is not retried'
         : 'not retried: fix the request (a 401 or 403 usually means refresh the credentials), or accept the status in reconnect.retryStatus'
-      const error = new SseClientError('SSE_CLIENT_HTTP_STATUS', `${this.url} answered ${status}; ${hint}`, {
+      const error = new SseClientError('SSE_CLIENT_HTTP_STATUS', `${target} answered ${status}; ${hint}`, {
         status,
         body,
       })
@@ -554,7 +575,7 @@ class Client<M extends object> implements SseClient<M> {
       if (this.#closed) return { kind: 'closed' }
       const error = new SseClientError(
         'SSE_CLIENT_CONTENT_TYPE',
-        `${this.url} answered ${status} with Content-Type ${JSON.stringify(contentType ?? '')}, not text/event-stream: is this the event stream's URL?`,
+        `${target} answered ${status} with Content-Type ${JSON.stringify(contentType ?? '')}, not text/event-stream: is this the event stream's URL?`,
         { status, body },
       )
       return { kind: 'stop', reason: 'error', error }
@@ -577,7 +598,16 @@ class Client<M extends object> implements SseClient<M> {
     if (!headers.has('accept')) headers.set('accept', 'text/event-stream')
     if (context.lastEventId !== '') headers.set('last-event-id', utf8ByteString(context.lastEventId))
     // `no-store`, as the spec's EventSource request. Node's fetch accepts it; its types lack `cache`.
-    const init = { method: this.#method, headers, signal, cache: 'no-store' } as RequestInit
+    // `redirect: 'manual'`: fetch's own following would take the headers, `Last-Event-ID` and (on
+    // 307/308) the body to any origin the server names, dropping only `Authorization`; the client
+    // follows redirects itself, within the origin (`#redirect`).
+    const init = {
+      method: this.#method,
+      headers,
+      signal,
+      cache: 'no-store',
+      redirect: 'manual',
+    } as RequestInit
     const body = typeof this.#body === 'function' ? await this.#body(context) : this.#body
     if (body !== undefined) {
       init.body = body
@@ -588,6 +618,78 @@ class Client<M extends object> implements SseClient<M> {
     }
     if (this.#credentials !== undefined) init.credentials = this.#credentials
     return init
+  }
+
+  /**
+   * What to do with a response to a request to `from`: `undefined` when it is no redirect to
+   * follow (its status is handled as any other), the next request for a redirect within the
+   * origin (as fetch would make it), or the error that stops the client. A redirect to another
+   * origin is never followed: the app's headers, `Last-Event-ID` and body are meant for the origin
+   * it named. Nor is it followed without them: the stream most likely needs them (a token, the
+   * resume point), and a silent move to another server would hide a misconfiguration, or an
+   * attack, that the app should see. https://fetch.spec.whatwg.org/#http-redirect-fetch
+   */
+  #redirect(
+    response: Response,
+    from: string,
+    init: RequestInit,
+    hops: number,
+  ): Hop | SseClientError | undefined {
+    if (response.type === 'opaqueredirect') {
+      // A browser answers `redirect: 'manual'` with no status and no Location: the target, same
+      // origin or not, is hidden from scripts, so no redirect can be followed safely.
+      return new SseClientError(
+        'SSE_CLIENT_REDIRECT',
+        `${from} answered a redirect, and a browser does not let a script see where it leads; connect to the final URL instead`,
+      )
+    }
+    const { status } = response
+    const location = response.headers.get('location')
+    if (!REDIRECT_STATUSES.has(status) || location === null) return undefined
+    let to: URL
+    try {
+      to = new URL(location, from)
+    } catch (cause) {
+      return new SseClientError(
+        'SSE_CLIENT_REDIRECT',
+        `${from} answered ${status} with a Location that is not a URL: ${JSON.stringify(location)}`,
+        { cause, status },
+      )
+    }
+    const origin = new URL(this.url).origin
+    if (to.origin !== origin) {
+      return new SseClientError(
+        'SSE_CLIENT_REDIRECT',
+        `${from} answered ${status}, a redirect to another origin (${to.href}); not followed, so the headers, Last-Event-ID and body stay with ${origin}: connect to ${to.href} if it is the stream's URL`,
+        { status },
+      )
+    }
+    if (hops >= MAX_REDIRECTS) {
+      return new SseClientError(
+        'SSE_CLIENT_REDIRECT',
+        `more than ${MAX_REDIRECTS} redirects from ${this.url} (the last one to ${to.href}): a redirect loop?`,
+        { status },
+      )
+    }
+    const method = (init.method ?? 'GET').toUpperCase()
+    if (
+      ((status === 301 || status === 302) && method === 'POST') ||
+      (status === 303 && method !== 'GET' && method !== 'HEAD')
+    ) {
+      // fetch's rule: the request becomes a GET without its body.
+      const headers = new Headers(init.headers)
+      for (const name of BODY_HEADERS) headers.delete(name)
+      const { body: _body, duplex: _duplex, ...rest } = init as RequestInit & { duplex?: string }
+      return { url: to.href, init: { ...rest, method: 'GET', headers } }
+    }
+    if (typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream) {
+      return new SseClientError(
+        'SSE_CLIENT_REDIRECT',
+        `${from} answered ${status}, a redirect that sends the body again, and a stream body can only be sent once: connect to ${to.href}, or send a string, Blob or buffer`,
+        { status },
+      )
+    }
+    return { url: to.href, init }
   }
 
   /** Reads one open stream to its end. */
@@ -675,14 +777,19 @@ class Client<M extends object> implements SseClient<M> {
         handle = undefined
       },
     }
+    // At most MAX_TIMER_MS at a time: a longer timer would fire after 1 ms, and the check below
+    // re-arms for the rest of the silence anyway.
     const arm = (ms: number): void => {
-      handle = timers.setTimeout(() => {
-        const quiet = timers.now() - last
-        if (quiet < limit) return arm(limit - quiet)
-        handle = undefined
-        state.fired = true
-        controller.abort()
-      }, ms)
+      handle = timers.setTimeout(
+        () => {
+          const quiet = timers.now() - last
+          if (quiet < limit) return arm(limit - quiet)
+          handle = undefined
+          state.fired = true
+          controller.abort()
+        },
+        Math.min(ms, MAX_TIMER_MS),
+      )
     }
     if (limit > 0) arm(limit)
     return state

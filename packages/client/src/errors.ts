@@ -6,8 +6,14 @@
 
 /** Stable error codes. New codes may be added in minor versions; existing ones never change meaning. */
 export type SseClientErrorCode =
-  /** The server answered a status the policy does not retry (by default a 3xx, or a 4xx other than 408/429). Stops. */
+  /** The server answered a status the policy does not retry (by default a 4xx other than 408/429, or a 3xx that is no redirect). Stops. */
   | 'SSE_CLIENT_HTTP_STATUS'
+  /**
+   * A redirect the client does not follow: to another origin (the headers, `Last-Event-ID` and
+   * body stay with the origin given), more than 20 in a row, a bad Location, a stream body that
+   * cannot be sent again, or any redirect in a browser (which hides its target). Stops.
+   */
+  | 'SSE_CLIENT_REDIRECT'
   /** The server answered 2xx with a Content-Type other than `text/event-stream`. Stops. */
   | 'SSE_CLIENT_CONTENT_TYPE'
   /** `fetch` failed or the body broke off: the network, DNS, a reset, a retried status. Retried. */

@@ -1,9 +1,9 @@
 /**
  * `@sse/client`: an EventSource over `fetch` for browsers and Node, with the reconnection
  * control the browser's lacks. `connect(url, options)` sends any headers, method and body,
- * resumes with `Last-Event-ID`, backs off with full jitter, honours `retry:` and `Retry-After`,
- * stops on 204, refused statuses and wrong content types, and delivers typed events to listeners
- * and `for await` loops.
+ * resumes with `Last-Event-ID`, backs off with full jitter, honours `retry:` and `Retry-After`
+ * (up to an hour), stops on 204, refused statuses, wrong content types and redirects to another
+ * origin, and delivers typed events to listeners and `for await` loops.
  */
 export {
   type BaseConnectOptions,
@@ -27,5 +27,5 @@ export {
   type SseMessageOf,
 } from './connect.ts'
 export { SseClientError, type SseClientErrorCode, type SseClientErrorDetails } from './errors.ts'
-export { isRetryableStatus, type ReconnectOptions } from './reconnect-policy.ts'
+export { isRetryableStatus, MAX_RECONNECT_DELAY_MS, type ReconnectOptions } from './reconnect-policy.ts'
 export type { ClientTimerHandle, ClientTimers } from './timers.ts'

@@ -3,6 +3,7 @@ import { SseClientError } from './errors.ts'
 import {
   DEFAULT_RECONNECT,
   isRetryableStatus,
+  MAX_RECONNECT_DELAY_MS,
   parseRetryAfter,
   reconnectDelay,
   resolveReconnectPolicy,
@@ -27,6 +28,27 @@ describe('reconnectDelay', () => {
     expect(reconnectDelay(policy, { attempt: 1, serverRetry: 3000 })).toBe(3000)
     expect(reconnectDelay(policy, { attempt: 1, retryAfter: 60_000 })).toBe(60_000)
     expect(reconnectDelay(policy, { attempt: 9, serverRetry: 10 })).toBe(500)
+  })
+
+  it('never returns more than MAX_RECONNECT_DELAY_MS, whatever the server asks', () => {
+    const policy = resolveReconnectPolicy({ random: () => 0.5 })
+    const hour = MAX_RECONNECT_DELAY_MS
+    // retry: 4294967296 (2^32 ms), Retry-After: 999999999 (s), absurd digits that parse to Infinity.
+    expect(reconnectDelay(policy, { attempt: 1, serverRetry: 2 ** 32 })).toBe(hour)
+    expect(reconnectDelay(policy, { attempt: 1, retryAfter: 999_999_999_000 })).toBe(hour)
+    expect(reconnectDelay(policy, { attempt: 1, serverRetry: Number.POSITIVE_INFINITY })).toBe(hour)
+    const farDate = parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', Date.UTC(2026, 0, 1))
+    expect(reconnectDelay(policy, { attempt: 1, retryAfter: farDate })).toBe(hour)
+    // A floor up to the maximum is still honoured exactly.
+    expect(reconnectDelay(policy, { attempt: 1, serverRetry: hour - 1 })).toBe(hour - 1)
+  })
+
+  it('keeps the backoff finite and within the maximum at any attempt and factor', () => {
+    const wide = resolveReconnectPolicy({ jitter: false, maxDelay: MAX_RECONNECT_DELAY_MS, factor: 10 })
+    expect(reconnectDelay(wide, { attempt: 5000 })).toBe(MAX_RECONNECT_DELAY_MS)
+    // 0 × Infinity is NaN in floating point; a zero initial delay stays zero.
+    const zero = resolveReconnectPolicy({ jitter: false, initialDelay: 0, factor: Number.POSITIVE_INFINITY })
+    expect(reconnectDelay(zero, { attempt: 3 })).toBe(0)
   })
 
   it('keeps a misbehaving random inside [0, 1]', () => {
@@ -66,6 +88,24 @@ describe('resolveReconnectPolicy', () => {
     }
     expect(() => resolveReconnectPolicy({ factor: 0.5 })).toThrow(/reconnect.factor must be >= 1/)
   })
+
+  it('refuses a delay beyond MAX_RECONNECT_DELAY_MS, which no timer could keep', () => {
+    for (const name of ['initialDelay', 'maxDelay'] as const) {
+      expect(() => resolveReconnectPolicy({ [name]: MAX_RECONNECT_DELAY_MS + 1 })).toThrow(
+        expect.objectContaining({
+          code: 'SSE_CLIENT_INVALID_OPTION',
+          message: expect.stringContaining(`reconnect.${name} must be <= ${MAX_RECONNECT_DELAY_MS}`),
+        }),
+      )
+      expect(() => resolveReconnectPolicy({ [name]: Number.POSITIVE_INFINITY })).toThrow(SseClientError)
+      expect(resolveReconnectPolicy({ [name]: MAX_RECONNECT_DELAY_MS })[name]).toBe(MAX_RECONNECT_DELAY_MS)
+    }
+  })
+
+  it('keeps MAX_RECONNECT_DELAY_MS inside what setTimeout can hold (2^31 - 1 ms)', () => {
+    expect(MAX_RECONNECT_DELAY_MS).toBe(60 * 60 * 1000)
+    expect(MAX_RECONNECT_DELAY_MS).toBeLessThanOrEqual(2 ** 31 - 1)
+  })
 })
 
 describe('isRetryableStatus', () => {
@@ -84,6 +124,8 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(' 0 ', now)).toBe(0)
     expect(parseRetryAfter('Thu, 01 Jan 2026 12:00:30 GMT', now)).toBe(30_000)
     expect(parseRetryAfter('Thu, 01 Jan 2026 11:00:00 GMT', now)).toBe(0)
+    // Parsing is exact; the limit is reconnectDelay's, the one place every delay goes through.
+    expect(parseRetryAfter('999999999', now)).toBe(999_999_999_000)
   })
 
   it('ignores absent and invalid values', () => {

@@ -10,16 +10,17 @@
  *
  * Full jitter spreads clients evenly over [0, ceiling), so a restarted server is not hit by all
  * of them at once. The server's own instructions are floors, never shortened: the spec lets a
- * client "wait some more" than the reconnection time, never less.
+ * client "wait some more" than the reconnection time, never less. The one exception is
+ * `MAX_RECONNECT_DELAY_MS`: no delay is longer.
  * https://html.spec.whatwg.org/multipage/server-sent-events.html#reestablish-the-connection
  */
 import { SseClientError } from './errors.ts'
 
 /** How the client reconnects. Every field is optional; see the defaults. */
 export interface ReconnectOptions {
-  /** The ceiling of the first delay, in ms; each failed attempt multiplies it by `factor`. Default 1000. */
+  /** The ceiling of the first delay, in ms (at most `MAX_RECONNECT_DELAY_MS`); each failed attempt multiplies it by `factor`. Default 1000. */
   initialDelay?: number | undefined
-  /** The cap of the ceiling, in ms. The server's `retry:` and `Retry-After` may exceed it. Default 30 000. */
+  /** The cap of the ceiling, in ms, at most `MAX_RECONNECT_DELAY_MS`. The server's `retry:` and `Retry-After` may exceed it. Default 30 000. */
   maxDelay?: number | undefined
   /** Growth of the ceiling per consecutive failed attempt. Default 2. */
   factor?: number | undefined
@@ -34,6 +35,23 @@ export interface ReconnectOptions {
   /** Uniform in [0, 1), for the jitter. Default `Math.random`, looked up at each use. */
   random?: (() => number) | undefined
 }
+
+/**
+ * The longest the client waits before reconnecting, in ms: one hour. Every delay it schedules
+ * (the backoff, the server's `retry:`, `Retry-After` in seconds or as a date) is cut to it, and
+ * `initialDelay` and `maxDelay` may not exceed it.
+ *
+ * Why a limit: a timer holds at most 2^31 − 1 ms (about 24.8 days); Node and browsers run a
+ * longer one after 1 ms, so `retry: 4294967296` made clients reconnect at once, in a loop. Why an
+ * hour, not 24.8 days: a server or proxy asking for more is far likelier broken than planning a
+ * month-long outage. A client that asks again after an hour costs one request an hour; one that
+ * waits for weeks looks dead. A server still down answers 503 with a new `Retry-After`, and the
+ * client waits again.
+ *
+ * @example
+ * connect(url, { reconnect: { maxDelay: MAX_RECONNECT_DELAY_MS } }) // back off up to an hour
+ */
+export const MAX_RECONNECT_DELAY_MS: number = 60 * 60 * 1000
 
 /** `ReconnectOptions` with every default filled in. */
 export type ReconnectPolicy = Required<{ [K in keyof ReconnectOptions]: NonNullable<ReconnectOptions[K]> }>
@@ -63,6 +81,18 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   return value
 }
 
+/** A delay option: refused past the limit at once, rather than cut to it silently at every attempt. */
+function delayOption(name: string, value: number | undefined, fallback: number): number {
+  const ms = nonNegative(name, value, fallback)
+  if (ms > MAX_RECONNECT_DELAY_MS) {
+    throw new SseClientError(
+      'SSE_CLIENT_INVALID_OPTION',
+      `reconnect.${name} must be <= ${MAX_RECONNECT_DELAY_MS} (MAX_RECONNECT_DELAY_MS, one hour), got ${value}`,
+    )
+  }
+  return ms
+}
+
 /** Fills in the defaults and checks the ranges; throws `SSE_CLIENT_INVALID_OPTION`. */
 export function resolveReconnectPolicy(options: ReconnectOptions = {}): ReconnectPolicy {
   const factor = nonNegative('factor', options.factor, DEFAULT_RECONNECT.factor)
@@ -70,8 +100,8 @@ export function resolveReconnectPolicy(options: ReconnectOptions = {}): Reconnec
     throw new SseClientError('SSE_CLIENT_INVALID_OPTION', `reconnect.factor must be >= 1, got ${factor}`)
   }
   return {
-    initialDelay: nonNegative('initialDelay', options.initialDelay, DEFAULT_RECONNECT.initialDelay),
-    maxDelay: nonNegative('maxDelay', options.maxDelay, DEFAULT_RECONNECT.maxDelay),
+    initialDelay: delayOption('initialDelay', options.initialDelay, DEFAULT_RECONNECT.initialDelay),
+    maxDelay: delayOption('maxDelay', options.maxDelay, DEFAULT_RECONNECT.maxDelay),
     factor,
     jitter: options.jitter ?? DEFAULT_RECONNECT.jitter,
     maxAttempts: nonNegative('maxAttempts', options.maxAttempts, DEFAULT_RECONNECT.maxAttempts),
@@ -92,16 +122,21 @@ export interface DelayInput {
 }
 
 /**
- * The delay before reconnection attempt `attempt`, in whole ms (see the file comment).
+ * The delay before reconnection attempt `attempt`, in whole ms, at most `MAX_RECONNECT_DELAY_MS`
+ * (see the file comment). Every reconnection delay goes through here, so the limit is kept in
+ * this one place.
  *
  * @example
  * reconnectDelay(resolveReconnectPolicy({ jitter: false }), { attempt: 3 }) // 4000
  */
 export function reconnectDelay(policy: ReconnectPolicy, input: DelayInput): number {
   const exponent = Math.max(0, input.attempt - 1)
-  const ceiling = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** exponent)
+  // 0 × Infinity is NaN (factor Infinity): a zero initial delay stays zero at every attempt.
+  const grown = policy.initialDelay === 0 ? 0 : policy.initialDelay * policy.factor ** exponent
+  const ceiling = Math.min(policy.maxDelay, grown)
   const backoff = policy.jitter ? clampUnit(policy.random()) * ceiling : ceiling
-  return Math.round(Math.max(input.serverRetry ?? 0, input.retryAfter ?? 0, backoff))
+  const floor = Math.max(input.serverRetry ?? 0, input.retryAfter ?? 0)
+  return Math.round(Math.min(MAX_RECONNECT_DELAY_MS, Math.max(floor, backoff)))
 }
 
 function clampUnit(value: number): number {
@@ -110,7 +145,8 @@ function clampUnit(value: number): number {
 
 /**
  * A `Retry-After` header in ms: delta-seconds (`120`) or an HTTP date. Absent or invalid:
- * `undefined`. A date in the past is 0.
+ * `undefined`. A date in the past is 0. Not limited here: `reconnectDelay` cuts it to
+ * `MAX_RECONNECT_DELAY_MS`.
  * https://www.rfc-editor.org/rfc/rfc9110#name-retry-after
  *
  * @example

@@ -7,6 +7,12 @@
 
 export type ClientTimerHandle = unknown
 
+/**
+ * The longest delay a timer holds: Node and browsers keep it in a signed 32-bit integer and run a
+ * longer one after 1 ms. A wait that may be longer (an `idleTimeout` of months) is armed in steps.
+ */
+export const MAX_TIMER_MS: number = 2 ** 31 - 1
+
 /** What the client needs from a clock: one-shot timers and the time. */
 export interface ClientTimers {
   setTimeout(callback: () => void, ms: number): ClientTimerHandle

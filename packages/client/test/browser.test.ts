@@ -2,7 +2,8 @@
  * The built bundle in real Chromium: the package is built with its own tsdown config into a
  * temporary folder, served with `eventsource-parser`'s ESM file behind an import map, and a page
  * imports it as a browser app would. The page receives events, the server ends the stream, and
- * the page reconnects with `Last-Event-ID` and a fresh header.
+ * the page reconnects with `Last-Event-ID` and a fresh header. A redirect stops the page's client
+ * (`SSE_CLIENT_REDIRECT`), since the browser hides where a `redirect: 'manual'` response leads.
  *
  * Debian's `/usr/bin/chromium` is driven by `playwright-core` (which downloads no browser). Where
  * it is missing the test is skipped with a one-line notice; under `CI=true` it fails instead.
@@ -172,6 +173,57 @@ describe('in Chromium', () => {
       }
     },
   )
+  it.skipIf(!hasChromium)(
+    'stops on a redirect with SSE_CLIENT_REDIRECT: the browser hides where it leads',
+    async () => {
+      const bundle = readFileSync(built!, 'utf8')
+      const parser = readFileSync(parserModulePath(), 'utf8')
+      const page = `<!doctype html><meta charset="utf-8"><title>redirect</title>
+<script type="importmap">{ "imports": { "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
+<script type="module">
+  import { connect } from '/client/index.mjs'
+  const log = (window.log = [])
+  const source = connect('/moved', { headers: { 'X-Token': 'secret' } })
+  source.onError((error) => log.push(['error', error.code]))
+  source.onClose(({ reason }) => log.push(['close', reason]))
+</script>`
+      const server = await startRecordingServer((req, res) => {
+        const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
+        if (req.url === '/') return file('text/html; charset=utf-8', page)
+        if (req.url === '/client/index.mjs') return file('text/javascript', bundle)
+        if (req.url === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
+        // Even a redirect within the origin: the page cannot tell it from one to another origin.
+        if (req.url === '/moved') return res.writeHead(302, { Location: '/events' }).end()
+        if (req.url !== '/events') return res.writeHead(404).end()
+        createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'not reached' })
+        return undefined
+      })
+      const tab = await context!.newPage()
+      try {
+        await tab.goto(server.url, { timeout: 10_000 })
+        await tab.waitForFunction(
+          () => (globalThis as unknown as { log: unknown[][] }).log.length >= 2,
+          undefined,
+          { timeout: 10_000 },
+        )
+        const log = await tab.evaluate(() => (globalThis as unknown as { log: unknown[][] }).log)
+        expect(log).toEqual([
+          ['error', 'SSE_CLIENT_REDIRECT'],
+          ['close', 'error'],
+        ])
+        expect(server.requests.map(({ url }) => url).filter((url) => url !== '/favicon.ico')).toEqual([
+          '/',
+          '/client/index.mjs',
+          '/vendor/eventsource-parser.js',
+          '/moved',
+        ])
+      } finally {
+        await tab.close()
+        await server.close()
+      }
+    },
+  )
+
   it.skipIf(!hasChromium)("runs the README's browser example as written", async () => {
     const bundle = readFileSync(built!, 'utf8')
     const parser = readFileSync(parserModulePath(), 'utf8')

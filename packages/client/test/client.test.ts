@@ -3,10 +3,11 @@
  * `createNodeEventStream`. Backoffs are observed through injected timers the test fires by hand,
  * never waited for; every wait has a deadline; every client and server is closed after each test.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createNodeEventStream } from '@sse/core/node'
 import { pollUntil, withTimeout } from '@sse/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { connect, type SseClient, SseClientError } from '../src/index.ts'
+import { connect, MAX_RECONNECT_DELAY_MS, type SseClient, SseClientError } from '../src/index.ts'
 import {
   createManualTimers,
   DEADLINE_MS,
@@ -319,6 +320,67 @@ describe('reconnection', () => {
     // The second stream sent no retry:, and the first one's still holds.
     expect(seen.reconnecting[1]).toMatchObject({ attempt: 2, delay: 5000 })
     expect(requests).toHaveLength(2)
+  })
+
+  // These two use the global timers on purpose: the bug was the runtime's, which turns a delay
+  // past 2^31 - 1 ms into 1 ms. Injected timers would hide it. The window is not a timing
+  // assertion: with the limit the next request is an hour away, without it hundreds arrive.
+  const OVERFLOW_WINDOW_MS = 1500
+
+  it('waits at most an hour after retry: 4294967296, instead of reconnecting at once', async () => {
+    const { url, requests } = await server((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end('retry: 4294967296\ndata: x\n\n')
+    })
+    const source = track(connect(url))
+    const seen = record(source)
+    await seen.until(() => seen.reconnecting.length >= 1, 'the reconnection')
+    await sleep(OVERFLOW_WINDOW_MS)
+    expect(requests).toHaveLength(1)
+    expect(seen.reconnecting).toMatchObject([{ attempt: 1, delay: MAX_RECONNECT_DELAY_MS }])
+  })
+
+  it('waits at most an hour after 503 with Retry-After: 999999999, instead of reconnecting at once', async () => {
+    const { url, requests } = await server((_req, res) => {
+      res.writeHead(503, { 'Retry-After': '999999999' }).end()
+    })
+    const source = track(connect(url))
+    const seen = record(source)
+    await seen.until(() => seen.reconnecting.length >= 1, 'the retry')
+    await sleep(OVERFLOW_WINDOW_MS)
+    expect(requests).toHaveLength(1)
+    expect(seen.reconnecting).toMatchObject([
+      { attempt: 1, delay: MAX_RECONNECT_DELAY_MS, error: { code: 'SSE_CLIENT_HTTP_STATUS', status: 503 } },
+    ])
+  })
+
+  it('refuses a reconnect delay beyond MAX_RECONNECT_DELAY_MS at connect', () => {
+    const url = 'http://127.0.0.1:9/events'
+    const tooLong = MAX_RECONNECT_DELAY_MS + 1
+    expect(() => connect(url, { reconnect: { maxDelay: tooLong } })).toThrow(/reconnect.maxDelay must be <=/)
+    expect(() => connect(url, { reconnect: { initialDelay: tooLong } })).toThrow(SseClientError)
+  })
+
+  it('keeps an idleTimeout longer than a timer can hold: the watchdog re-arms in steps', async () => {
+    const { url, requests } = await server((req, res) => {
+      createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'hello' })
+    })
+    const manual = createManualTimers()
+    const idleTimeout = 2 ** 32 // about 50 days
+    const source = track(connect(url, { timers: manual.timers, idleTimeout }))
+    const seen = record(source)
+    await seen.until(() => seen.messages.length === 1, 'the event')
+    // 2^32 ms of silence, in the steps a timer can hold: 2^31 - 1, 2^31 - 1, then the last 2 ms.
+    const steps: number[] = []
+    for (let step = 1; step <= 3; step++) {
+      expect(seen.reconnecting).toEqual([]) // not idle yet
+      const timer = await manual.next(`watchdog step ${step}`)
+      steps.push(timer.ms)
+      manual.fire(timer)
+    }
+    expect(steps).toEqual([2 ** 31 - 1, 2 ** 31 - 1, 2])
+    await seen.until(() => seen.reconnecting.length === 1, 'the idle reconnection')
+    expect(seen.reconnecting[0]?.error?.code).toBe('SSE_CLIENT_IDLE_TIMEOUT')
+    expect(requests).toHaveLength(1)
   })
 
   it('backs off exponentially with seeded full jitter up to the cap (server answering 503)', async () => {

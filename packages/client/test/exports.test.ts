@@ -5,6 +5,7 @@ import * as client from '../src/index.ts'
 it('exports the same names', () => {
   expect(Object.keys(client).sort()).toMatchInlineSnapshot(`
     [
+      "MAX_RECONNECT_DELAY_MS",
       "RESET_EVENT",
       "SseClientError",
       "connect",
