@@ -17,9 +17,10 @@ import { parseArgs } from 'node:util'
  * README.md for what each variant does and what each column means.
  */
 import { Channel } from './lib/channel.mjs'
+import { fmt, mb, median, table } from './lib/report.mjs'
 import { LABELS } from './lib/variants.mjs'
 
-/** @typedef {import('./lib/variants.mjs').VariantName} VariantName */
+/** @typedef {import('./lib/variants.mjs').FanoutVariantName} VariantName */
 /** @typedef {import('./lib/server.mjs').Mem} Mem */
 
 const { values: args } = parseArgs({
@@ -128,30 +129,6 @@ async function run(variant, index) {
     await Promise.all([client.exited, server.exited])
     clearTimeout(killer)
   }
-}
-
-/** @param {number[]} values */
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-}
-
-const MB = 1024 * 1024
-/** @param {number} bytes */
-const mb = (bytes) => (bytes / MB).toFixed(1)
-/** @param {number} value */
-const fmt = (value) => Math.round(value).toLocaleString('en-US')
-
-/** @param {string[][]} rows */
-function table(rows) {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? []
-  return rows
-    .map((row) =>
-      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))),
-    )
-    .map((row) => row.join('  '))
-    .join('\n')
 }
 
 console.log(

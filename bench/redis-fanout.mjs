@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { execFileSync, fork, spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -30,6 +30,8 @@ import { parseArgs } from 'node:util'
  * span: the servers' summed, and redis-server's from /proc (Linux).
  */
 import { Channel } from './lib/channel.mjs'
+import { cpuOf } from './lib/proc.mjs'
+import { fmt, median, table } from './lib/report.mjs'
 
 /** @typedef {'memory' | 'redis1' | 'redis3'} VariantName */
 /** @typedef {{ type: string, [key: string]: any }} Message */
@@ -189,23 +191,6 @@ async function main() {
     stopRedis()
     process.exit(130)
   })
-  const clockTicks = (() => {
-    try {
-      return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100
-    } catch {
-      return 100
-    }
-  })()
-  /** CPU ms (user + system) of a process so far, from /proc; NaN off Linux. */
-  const cpuOf = (/** @type {number | undefined} */ pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks
-    } catch {
-      return Number.NaN
-    }
-  }
-
   /**
    * @typedef {object} RunResult
    * @property {VariantName} variant
@@ -290,14 +275,6 @@ async function main() {
     }
   }
 
-  /** @param {number[]} values */
-  const median = (values) => {
-    const sorted = [...values].sort((x, y) => x - y)
-    const mid = sorted.length >> 1
-    return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-  }
-  const fmt = (/** @type {number} */ value) => Math.round(value).toLocaleString('en-US')
-
   console.log(
     `redis fan-out: ${clients} clients (${CLIENT_PROCESSES} client processes) × ${events} events of ${payload} B, ` +
       `bursts of ${burst} per tick, ${runs} runs per variant after ${warmup} warm-up round(s), node ${process.version}`,
@@ -366,15 +343,8 @@ async function main() {
       s.variant === 'memory' ? '—' : s.redisCpuMs.toFixed(0),
     ]),
   ]
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? []
   console.log(`\nmedians of ${runs} runs (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all):\n`)
-  for (const row of rows) {
-    console.log(
-      row
-        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-        .join('  '),
-    )
-  }
+  console.log(table(rows))
   const memory = summaries.find((s) => s.variant === 'memory')
   if (memory) {
     console.log('')

@@ -1,21 +1,26 @@
 /**
- * The servers under test. Each variant answers every request with an open event stream and
- * publishes event `i` (1-based) to every open stream with `publish(i)`. They all run the same
- * publishing schedule (see `server.mjs`).
+ * The servers under test of `fanout.mjs` (those of `flow.mjs` are in `flow-variants.mjs`). Each
+ * variant answers every request with an open event stream and publishes event `i` (1-based) to
+ * every open stream with `publish(i)`. They all run the same publishing schedule (see `server.mjs`).
  */
 import { createEventStream, createHub } from '@sse/core'
 import { createNodeSink } from '@sse/core/node'
 
 /**
  * @typedef {object} Variant
- * @property {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} handle
- *   Opens the event stream of one request.
+ * @property {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} [handle]
+ *   Opens the event stream of one request (on a plain `node:http` server).
+ * @property {() => Promise<import('node:http').Server>} [listen] Instead of `handle`: starts the
+ *   variant's own server (a framework's) on a free port of 127.0.0.1.
  * @property {(id: number) => Promise<unknown> | undefined} publish Publishes event `id` to every open stream.
+ * @property {() => Promise<unknown> | undefined} [ready] Publisher backpressure, awaited after each
+ *   burst: settles once the streams can take more.
  * @property {() => number} open Streams open now.
  * @property {() => Record<string, number>} [stats] Counters worth reporting after a run.
  */
 
-/** @typedef {'a' | 'b' | 'c' | 'd'} VariantName */
+/** @typedef {'a' | 'b' | 'c' | 'd'} FanoutVariantName */
+/** @typedef {FanoutVariantName | import('./flow-variants.mjs').FlowVariantName} VariantName */
 
 /**
  * Ids of the raw baselines: `seq` is `id: 1`, `id: 2`, …; `epoch` is shaped like a hub's ids,
@@ -33,7 +38,7 @@ function idFormat(rawIds) {
   return (id) => `${epoch}-${id}`
 }
 
-/** @type {Record<VariantName, string>} */
+/** @type {Record<FanoutVariantName, string>} */
 export const LABELS = {
   a: '(a) raw, write per event',
   b: '(b) raw, coalesced per tick',
@@ -41,7 +46,7 @@ export const LABELS = {
   d: '(d) better-sse channel',
 }
 
-const RAW_HEADERS = {
+export const RAW_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   Connection: 'keep-alive',
@@ -138,12 +143,15 @@ function core(payload) {
  * @param {VariantName} name
  * @param {string} payload
  * @param {RawIds} [rawIds]
+ * @param {{ slowMs: number }} [options] of the flow variants
  * @returns {Promise<Variant>}
  */
-export async function createVariant(name, payload, rawIds = 'seq') {
+export async function createVariant(name, payload, rawIds = 'seq', options = { slowMs: 5000 }) {
   if (name === 'a') return rawPerEvent(payload, idFormat(rawIds))
   if (name === 'b') return rawCoalesced(payload, idFormat(rawIds))
   if (name === 'c') return core(payload)
   if (name === 'd') return (await import('./better-sse.mjs')).betterSse(payload)
+  const flow = await import('./flow-variants.mjs')
+  if (name in flow.FLOW_LABELS) return flow.createFlowVariant(name, payload, options.slowMs)
   throw new Error(`unknown variant ${String(name)}`)
 }

@@ -73,6 +73,10 @@ function topicsOf(query: unknown): string[] {
 export function buildApp({ hub, instance, retryMs }: ClusterAppOptions): Express {
   const app = express()
   app.disable('x-powered-by')
+  // nginx, on this host, says who the client is in X-Forwarded-For. Trusting it makes `req.ip` the
+  // browser's address, which `sseHub` keys its per-client limit by (maxStreamsPerKey); without it
+  // every browser would share nginx's address, and one limit.
+  app.set('trust proxy', 'loopback')
 
   app.use((_req, res, next) => {
     res.set('X-Instance', instance)

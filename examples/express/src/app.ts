@@ -37,12 +37,9 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Express' })): Exp
     sseHub({
       hub: demo.hub,
       retry: STREAM_RETRY_MS,
+      topics: (req) => demo.topics(req.query.topics as string | string[] | undefined),
       // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (req) => {
-        const topics = demo.topics(req.query.topics as string | string[] | undefined)
-        return Array.isArray(topics) || topics
-      },
-      topics: (req) => demo.topics(req.query.topics as string | string[] | undefined) as string[],
+      authorize: (_req, { topics }) => demo.authorizeTopics(topics),
     }),
   )
 

@@ -56,18 +56,14 @@ export function buildApp(
   for (const asset of loadAssets())
     app.get(asset.path, (_request, reply) => reply.headers(asset.headers).send(asset.body))
 
-  const topicsOf = (query: unknown) => demo.topics((query as TopicsQuery).topics)
   app.get(
     '/events',
     sseHub({
       hub: demo.hub,
       retry: STREAM_RETRY_MS,
+      topics: (request) => demo.topics((request.query as TopicsQuery).topics),
       // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (request) => {
-        const topics = topicsOf(request.query)
-        return Array.isArray(topics) || topics
-      },
-      topics: (request) => topicsOf(request.query) as string[],
+      authorize: (_request, { topics }) => demo.authorizeTopics(topics),
     }),
   )
 

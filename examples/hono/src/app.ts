@@ -44,12 +44,9 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Hono' })): Hono {
     sseHub({
       hub: demo.hub,
       retry: STREAM_RETRY_MS,
+      topics: (c) => demo.topics(c.req.queries('topics')),
       // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (c) => {
-        const topics = demo.topics(c.req.queries('topics'))
-        return Array.isArray(topics) || topics
-      },
-      topics: (c) => demo.topics(c.req.queries('topics')) as string[],
+      authorize: (_c, { topics }) => demo.authorizeTopics(topics),
     }),
   )
 

@@ -47,12 +47,9 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Koa' })): Koa {
     sseHub({
       hub: demo.hub,
       retry: STREAM_RETRY_MS,
+      topics: (ctx) => demo.topics(ctx.query.topics),
       // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (ctx) => {
-        const topics = demo.topics(ctx.query.topics)
-        return Array.isArray(topics) || topics
-      },
-      topics: (ctx) => demo.topics(ctx.query.topics) as string[],
+      authorize: (_ctx, { topics }) => demo.authorizeTopics(topics),
     }),
   )
 

@@ -4,7 +4,7 @@
  * example's `buildApp(demo)` only routes requests to it in its framework's idiom.
  */
 import { type Broker, createHub, type EventStream, type Hub } from '@sse/core'
-import { type Notification, parseNotification, parseTopics, type Topic } from './notification.ts'
+import { type Notification, parseNotification, parseTopics, requestedTopics } from './notification.ts'
 
 /** The events of the demo's streams: notifications on the hub, ticks on `/clock`. */
 export interface DemoEvents {
@@ -55,8 +55,16 @@ export interface JsonAnswer {
 export interface Demo {
   readonly framework: string
   readonly hub: Hub<DemoEvents>
-  /** The hub topics of `GET /events?topics=…`, or a 400 answer for unknown ones. */
-  topics(query: string | readonly string[] | null | undefined): Topic[] | JsonAnswer
+  /**
+   * For `sseHub`'s `topics`: the topic names `GET /events?topics=…` asks for (both topics when
+   * absent), not checked yet; `authorizeTopics` checks them.
+   */
+  topics(query: string | readonly string[] | null | undefined): string[]
+  /**
+   * For `sseHub`'s `authorize`, which is told the requested topics: `true` when every one is a
+   * topic of the demo, else a 400 answer that names the unknown one.
+   */
+  authorizeTopics(topics: readonly string[]): true | JsonAnswer
   /** Runs the clock on a per-client stream: a `tick` now and every second, until the stream ends. */
   runClock(stream: EventStream<DemoEvents>): void
   /**
@@ -90,9 +98,10 @@ export function createDemo(options: DemoOptions): Demo {
   return {
     framework: options.framework,
     hub,
-    topics(query) {
-      const parsed = parseTopics(query)
-      return parsed.ok ? parsed.value : { status: 400, body: { error: parsed.error } }
+    topics: requestedTopics,
+    authorizeTopics(topics) {
+      const parsed = parseTopics(topics)
+      return parsed.ok || { status: 400, body: { error: parsed.error } }
     },
     runClock(stream) {
       if (hub.closed) {

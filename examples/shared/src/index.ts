@@ -31,6 +31,7 @@ export {
   type Parsed,
   parseNotification,
   parseTopics,
+  requestedTopics,
   TOPICS,
   type Topic,
 } from './notification.ts'

@@ -66,18 +66,31 @@ export function parseNotification(body: unknown): Parsed<NotifyInput> {
 }
 
 /**
- * The topics of a `GET /events` request, from its `topics` query parameter: comma-separated,
- * both topics when absent. An unknown topic is an error (a 400, which stops a browser's
- * `EventSource` for good: right for a wrong URL).
+ * The topic names a `GET /events` request asks for, from its `topics` query parameter:
+ * comma-separated, trimmed, blanks dropped, both topics when absent. Not checked yet: this is
+ * what `sseHub`'s `topics` returns, and its `authorize` (`parseTopics` on them) refuses names
+ * the demo does not have.
+ *
+ * @example
+ * requestedTopics('news, sport') // ['news', 'sport']
+ */
+export function requestedTopics(query: string | readonly string[] | null | undefined): string[] {
+  if (query === undefined || query === null) return [...TOPICS]
+  const names = (typeof query === 'string' ? [query] : query).flatMap((part) => part.split(','))
+  return names.map((part) => part.trim()).filter((part) => part !== '')
+}
+
+/**
+ * The topics of a `GET /events` request, from its `topics` query parameter (or the names
+ * `requestedTopics` read from it): comma-separated, both topics when absent. An unknown topic is
+ * an error (a 400, which stops a browser's `EventSource` for good: right for a wrong URL).
  *
  * @example
  * parseTopics('news') // { ok: true, value: ['news'] }
  */
 export function parseTopics(query: string | readonly string[] | null | undefined): Parsed<Topic[]> {
-  if (query === undefined || query === null) return { ok: true, value: [...TOPICS] }
-  const names = (typeof query === 'string' ? [query] : query).flatMap((part) => part.split(','))
   const topics = new Set<Topic>()
-  for (const name of names.map((part) => part.trim()).filter((part) => part !== '')) {
+  for (const name of requestedTopics(query)) {
     if (!isTopic(name)) {
       return {
         ok: false,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_TEXT_LENGTH, parseJsonBody, parseNotification, parseTopics } from '../src/index.ts'
+import {
+  MAX_TEXT_LENGTH,
+  parseJsonBody,
+  parseNotification,
+  parseTopics,
+  requestedTopics,
+} from '../src/index.ts'
 
 describe('parseNotification', () => {
   it('keeps the text exactly as sent', () => {
@@ -37,6 +43,15 @@ describe('parseTopics', () => {
   it('names an unknown topic, and refuses none at all', () => {
     expect(parseTopics('news,sport')).toMatchObject({ ok: false, error: expect.stringContaining('"sport"') })
     expect(parseTopics(' , ')).toMatchObject({ ok: false, error: expect.stringContaining('no topics') })
+  })
+})
+
+describe('requestedTopics', () => {
+  it('reads the names asked for, unchecked: every topic when absent, blanks dropped', () => {
+    expect(requestedTopics(undefined)).toEqual(['news', 'alerts'])
+    expect(requestedTopics(' news, sport,,')).toEqual(['news', 'sport'])
+    expect(requestedTopics(['news', 'alerts,news'])).toEqual(['news', 'alerts', 'news'])
+    expect(requestedTopics(' , ')).toEqual([])
   })
 })
 

@@ -20,6 +20,8 @@ export type SseErrorCode =
   | 'SSE_INVALID_TOPIC'
   /** An option had a value outside its documented range. */
   | 'SSE_INVALID_OPTION'
+  /** An event was larger, framed, than `maxEventBytes`; nothing was written or published. Send a reference to the payload instead, split it, or raise the limit. */
+  | 'SSE_EVENT_TOO_LARGE'
   /** The hub was closed; it accepts no more publishes or subscriptions. */
   | 'SSE_HUB_CLOSED'
   /** The broker (history and fan-out engine) could not be reached or refused an operation. */

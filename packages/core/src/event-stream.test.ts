@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SseError } from './errors.ts'
 import { createEventStream, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_SLOW_AFTER_MS } from './event-stream.ts'
+import { DEFAULT_MAX_EVENT_BYTES } from './format.ts'
 import { SSE_HEADERS } from './sink.ts'
 import { createMemorySink } from './testing.ts'
 import type { TimerProvider } from './timers.ts'
@@ -103,6 +104,44 @@ describe('createEventStream: sending', () => {
     expect(() => stream.send({ id: '1\n', data: 'y' })).toThrow(SseError)
     expect(sink.text()).toBe(':\n\n')
     expect(stream.closed).toBe(false)
+  })
+
+  it('refuses an event over maxEventBytes (UTF-8, framed) with SSE_EVENT_TOO_LARGE, writes nothing, and stays open', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false, maxEventBytes: 100 })
+    // Framed: `data: ` + 93 bytes + `\n\n` = 101.
+    const over = [
+      { data: 'x'.repeat(93) },
+      { data: 'é'.repeat(47) },
+      { data: '\n'.repeat(20) },
+      { data: 'x'.repeat(10_000) },
+    ]
+    for (const event of over) {
+      expect(() => stream.send(event)).toThrow(expect.objectContaining({ code: 'SSE_EVENT_TOO_LARGE' }))
+    }
+    expect(sink.text()).toBe(':\n\n')
+    expect(stream.closed).toBe(false)
+    expect(stream.send({ data: 'x'.repeat(92) })).toBe(true) // exactly 100 bytes framed
+    expect(sink.text()).toBe(`:\n\ndata: ${'x'.repeat(92)}\n\n`)
+  })
+
+  it('takes events up to 1 MiB framed by default', () => {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false })
+    expect(DEFAULT_MAX_EVENT_BYTES).toBe(1024 * 1024)
+    expect(stream.send({ data: 'x'.repeat(DEFAULT_MAX_EVENT_BYTES - 8) })).toBe(true)
+    expect(() => stream.send({ data: 'x'.repeat(DEFAULT_MAX_EVENT_BYTES - 7) })).toThrow(
+      expect.objectContaining({ code: 'SSE_EVENT_TOO_LARGE' }),
+    )
+    expect(sink.buffered).toBe(3 + DEFAULT_MAX_EVENT_BYTES)
+  })
+
+  it('rejects a maxEventBytes that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createEventStream(createMemorySink(), { maxEventBytes: bad })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
+    }
   })
 
   it('uses the stream’s serializer', () => {

@@ -16,7 +16,15 @@
  */
 import { SseError } from './errors.ts'
 import type { DefaultEventMap, TypedEvent } from './event-map.ts'
-import { encodeFrame, formatComment, formatEvent, type Serializer, type SseEvent } from './format.ts'
+import {
+  encodeFrame,
+  eventTooLarge,
+  formatComment,
+  formatEvent,
+  maxEventBytesOption,
+  type Serializer,
+  type SseEvent,
+} from './format.ts'
 import { DEFAULT_HEARTBEAT_MS, type Heartbeat, type HeartbeatMember, sharedHeartbeat } from './heartbeat.ts'
 import { readLastEventId } from './last-event-id.ts'
 import { reportError } from './report-error.ts'
@@ -52,6 +60,11 @@ export interface EventStreamOptions {
   slowAfterMs?: number | undefined
   /** Policy for a slow stream and past the cap: `'close'` it (default) or `'drop'` events. */
   onOverflow?: OverflowPolicy | undefined
+  /**
+   * Largest event `send()` takes, in bytes of UTF-8 as framed (`id:`, `event:`, `data:` lines);
+   * a larger one throws `SSE_EVENT_TOO_LARGE` and nothing is written. Default 1 MiB.
+   */
+  maxEventBytes?: number | undefined
   /** Heartbeat interval in ms, or `false` for none. Default 15 000. Ignored while a hub drives the stream. */
   heartbeat?: number | false | undefined
   /** Reconnection delay (ms) sent to the client as the first frame. */
@@ -67,7 +80,8 @@ export interface EventStreamOptions {
 /** One open event-stream response. */
 export interface EventStream<M extends object = DefaultEventMap> {
   /**
-   * Sends one event. Throws `SseError` for invalid input (nothing is written then). Returns
+   * Sends one event. Throws `SseError` for invalid input, or `SSE_EVENT_TOO_LARGE` past
+   * `maxEventBytes` (nothing is written then). Returns
    * `false` when the event was not taken: the stream is closed, or it was dropped under `'drop'`.
    */
   send(event: SendEvent<M>): boolean
@@ -153,6 +167,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   readonly lastEventIdUnusable: boolean
   readonly #sink: SseSink
   readonly #maxBufferedBytes: number
+  readonly #maxEventBytes: number
   readonly #slowAfterMs: number
   readonly #timers: TimerProvider
   readonly #policy: OverflowPolicy
@@ -193,11 +208,13 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     if (policy !== 'close' && policy !== 'drop') {
       throw new SseError('SSE_INVALID_OPTION', `onOverflow must be 'close' or 'drop', got ${String(policy)}`)
     }
+    const maxEventBytes = maxEventBytesOption(options.maxEventBytes)
     const prelude = encodeFrame(
       options.retry === undefined ? formatComment() : formatEvent({ retry: options.retry }),
     )
     this.#sink = sink
     this.#maxBufferedBytes = max
+    this.#maxEventBytes = maxEventBytes
     this.#slowAfterMs = slowAfterMs
     this.#timers = options.timers ?? defaultTimers
     this.#policy = policy
@@ -205,7 +222,8 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.lastEventId = readLastEventId(options.lastEventId)
     const raw = options.lastEventId
     this.lastEventIdUnusable =
-      this.lastEventId === undefined && (Array.isArray(raw) ? raw.length > 0 : typeof raw === 'string' && raw !== '')
+      this.lastEventId === undefined &&
+      (Array.isArray(raw) ? raw.length > 0 : typeof raw === 'string' && raw !== '')
     this.#listeners = options.onClose ? [options.onClose] : NO_LISTENERS
 
     if (sink.onAbort) {
@@ -227,10 +245,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     // client's `open` fires now rather than with the first event.
     this.writeFrame(prelude)
     if (options.heartbeat !== false) {
-      this.#ownHeartbeat = sharedHeartbeat(
-        options.heartbeat ?? DEFAULT_HEARTBEAT_MS,
-        this.#timers,
-      )
+      this.#ownHeartbeat = sharedHeartbeat(options.heartbeat ?? DEFAULT_HEARTBEAT_MS, this.#timers)
       this.useHeartbeat(undefined)
     }
   }
@@ -277,7 +292,13 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
 
   send(event: SendEvent<M>): boolean {
     if (this.#closed) return false
-    return this.writeFrame(encodeFrame(formatEvent(event as SseEvent, this.#serializer)))
+    const text = formatEvent(event as SseEvent, this.#serializer)
+    // UTF-8 takes at least a byte per UTF-16 unit: a longer string cannot fit, and is not encoded.
+    if (text.length > this.#maxEventBytes) throw eventTooLarge(text.length, this.#maxEventBytes, true, 'sent')
+    const frame = encodeFrame(text)
+    if (frame.length > this.#maxEventBytes)
+      throw eventTooLarge(frame.length, this.#maxEventBytes, false, 'sent')
+    return this.writeFrame(frame)
   }
 
   comment(text?: string): boolean {

@@ -2,7 +2,17 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SseError } from './errors.ts'
-import { encodeFrame, formatComment, formatEvent, type SseEvent } from './format.ts'
+import {
+  assertEventFits,
+  dataLinesBytes,
+  encodeFrame,
+  formatComment,
+  formatDataLines,
+  formatEvent,
+  framedEventBytes,
+  framedEventBytesBound,
+  type SseEvent,
+} from './format.ts'
 
 function parse(text: string): { events: EventSourceMessage[]; retries: number[]; comments: string[] } {
   const events: EventSourceMessage[] = []
@@ -176,6 +186,7 @@ describe('round trip through a real parser (eventsource-parser)', () => {
         fc.option(noBreak, { nil: undefined }),
         fc.option(
           // Ids a client can send back (see assertEventId): no controls, no whitespace at the ends.
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
           noBreak.map((value) => value.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '').trim()),
           { nil: undefined },
         ),
@@ -213,5 +224,66 @@ describe('round trip through a real parser (eventsource-parser)', () => {
         expect(parse(formatEvent({ retry })).retries).toEqual([retry])
       }),
     )
+  })
+})
+
+describe('the size of a frame, counted without building it (maxEventBytes)', () => {
+  // Any UTF-16: lone surrogates too (TextEncoder writes each as U+FFFD, 3 bytes).
+  const anyText = fc
+    .array(
+      fc.oneof(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) }),
+        fc.constantFrom('\n', '\r', '\r\n', '\r\r', '\n\n', ''),
+      ),
+      { maxLength: 8 },
+    )
+    .map((parts) => parts.join(''))
+  const longestId = 'i'.repeat(256)
+
+  it('counts exactly the UTF-8 bytes of the data lines', () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        expect(dataLinesBytes(text)).toBe(encodeFrame(formatDataLines(text)).length)
+      }),
+      { numRuns: 2000 },
+    )
+    // Past the 16 KiB counted at a time: pairs and lone surrogates across every boundary offset.
+    const large = ['a', 'ab', 'abc'].flatMap((lead) => [
+      lead + '😀'.repeat(10_000),
+      lead + '\ud83d中'.repeat(10_000),
+      `${lead}${'é\r\n'.repeat(8000)}\r`,
+    ])
+    for (const text of ['', '\n', '\r\n', 'a\r', '\ud83d', '\ude00x', '😀中é\r\n'.repeat(3), ...large]) {
+      expect(dataLinesBytes(text)).toBe(encodeFrame(formatDataLines(text)).length)
+    }
+  })
+
+  it('counts the frame with the longest id, and bounds it from above in O(1)', () => {
+    const name = fc.string({ unit: 'binary', maxLength: 20 }).map((value) => value.replace(/[\r\n]/g, ''))
+    fc.assert(
+      fc.property(anyText, fc.option(name, { nil: undefined }), (data, event) => {
+        const exact = encodeFrame(formatEvent({ id: longestId, event, data })).length
+        expect(framedEventBytes(data, event)).toBe(exact)
+        expect(framedEventBytesBound(data, event)).toBeGreaterThanOrEqual(exact)
+        // A shorter id only makes the frame smaller: the limit holds whatever id the broker assigns.
+        expect(encodeFrame(formatEvent({ id: 'e-1', event, data })).length).toBeLessThanOrEqual(exact)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('assertEventFits throws SSE_EVENT_TOO_LARGE past the limit, counting UTF-8 and the data: lines', () => {
+    const fits = (data: string, event?: string) => codeOf(() => assertEventFits(data, event, 1000))
+    expect(fits('x'.repeat(600))).toBeUndefined()
+    expect(fits('x'.repeat(800))).toBe('SSE_EVENT_TOO_LARGE')
+    // 300 characters, but 900 bytes of UTF-8, plus the id and data: lines.
+    expect(fits('中'.repeat(300))).toBe('SSE_EVENT_TOO_LARGE')
+    expect(fits('中'.repeat(200))).toBeUndefined()
+    // 150 characters, but 151 lines of `data:`.
+    expect(fits('\n'.repeat(150))).toBe('SSE_EVENT_TOO_LARGE')
+    expect(fits('x'.repeat(600), 'e'.repeat(200))).toBe('SSE_EVENT_TOO_LARGE')
+    expect(() => assertEventFits('x'.repeat(800), undefined, 1000)).toThrow(/over maxEventBytes \(1000\)/)
   })
 })

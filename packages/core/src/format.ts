@@ -48,6 +48,7 @@ export function assertEventName(name: string): void {
  * good); whitespace at either end (HTTP trims it, so a different id would come back); a lone
  * surrogate (it has no UTF-8 form: the browser would send U+FFFD instead).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSENDABLE_ID = /[\u0000-\u0008\u000a-\u001f\u007f]|^[ \t]|[ \t]$|\p{Cs}/u
 const idEncoder = new TextEncoder()
 
@@ -167,6 +168,106 @@ export function formatComment(text = ''): string {
 }
 
 const encoder = new TextEncoder()
+
+/**
+ * The default largest event, framed, in UTF-8: 1 MiB, the default `maxBufferedBytes` of a stream.
+ * A larger event could not even be queued for a reader that is a moment behind (it would close
+ * it as `'overflow'`), and an event that size is a payload to fetch by reference rather than to
+ * push: a frame is written whole, to every subscriber, and a hub keeps it in its history.
+ */
+export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
+
+/** @internal Validates `maxEventBytes` (of a stream or a hub): a positive safe integer. */
+export function maxEventBytesOption(value: number | undefined): number {
+  const max = value ?? DEFAULT_MAX_EVENT_BYTES
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new SseError('SSE_INVALID_OPTION', `maxEventBytes must be a positive integer, got ${String(max)}`)
+  }
+  return max
+}
+
+/** @internal The error for an event over `maxEventBytes`; `bytes` is its size, or (`atLeast`) a lower bound of it. */
+export function eventTooLarge(bytes: number, max: number, atLeast: boolean, what: string): SseError {
+  return new SseError(
+    'SSE_EVENT_TOO_LARGE',
+    `the event is ${atLeast ? 'at least ' : ''}${bytes} bytes framed, over maxEventBytes (${max}), and was not ${what}. Send a reference to the payload (a URL, an id) instead, split it, or raise maxEventBytes`,
+  )
+}
+
+/**
+ * @internal Throws `SSE_EVENT_TOO_LARGE` when the frame of `{ id, event, data: text }` would pass
+ * `max` bytes with any valid id (a hub checks before its broker assigns the id). Costs O(1) for
+ * data too short to pass it; only longer data is counted.
+ */
+export function assertEventFits(text: string, event: string | undefined, max: number): void {
+  if (framedEventBytesBound(text, event) <= max) return
+  // At least a byte per UTF-16 unit: data longer than the limit cannot fit, and is not counted.
+  if (text.length > max) throw eventTooLarge(text.length, max, true, 'published')
+  const bytes = framedEventBytes(text, event)
+  if (bytes > max) throw eventTooLarge(bytes, max, false, 'published')
+}
+
+/** The longest `id:` line a frame can hold: `id: `, `MAX_ID_BYTES` of id, LF. */
+const MAX_ID_LINE_BYTES = 4 + MAX_ID_BYTES + 1
+
+/** Scratch space of `utf8Bytes`, made on first use. */
+let scratch: Uint8Array | undefined
+
+/** @internal The length of `text` in UTF-8 (a lone surrogate as U+FFFD, as `TextEncoder` writes it), without keeping the bytes. */
+export function utf8Bytes(text: string): number {
+  scratch ??= new Uint8Array(16 * 1024)
+  let bytes = 0
+  let rest = text
+  // encodeInto never splits a surrogate pair, so each slice starts on a character.
+  while (rest.length > 0) {
+    const { read, written } = encoder.encodeInto(rest, scratch)
+    bytes += written
+    rest = rest.slice(read)
+  }
+  return bytes
+}
+
+/**
+ * @internal The UTF-8 size of `formatDataLines(text)`, counted without building it: the data's
+ * bytes, with each line break (CRLF, CR or LF) replaced by the end of one line and `data: ` (or
+ * `data:` before an empty line). O(n), at the speed of `TextEncoder`: for large data only.
+ */
+export function dataLinesBytes(text: string): number {
+  let bytes = utf8Bytes(text)
+  let lineStart = 0
+  let lf = text.indexOf('\n')
+  let cr = text.indexOf('\r')
+  while (lf !== -1 || cr !== -1) {
+    const atCr = cr !== -1 && (lf === -1 || cr < lf)
+    const at = atCr ? cr : lf
+    const width = atCr && lf === cr + 1 ? 2 : 1
+    // `data: ` + line + LF, or `data:` + LF for an empty line, in place of the break.
+    bytes += (at === lineStart ? 6 : 7) - width
+    lineStart = at + width
+    if (lf !== -1 && lf < lineStart) lf = text.indexOf('\n', lineStart)
+    if (cr !== -1 && cr < lineStart) cr = text.indexOf('\r', lineStart)
+  }
+  return bytes + (lineStart === text.length ? 6 : 7)
+}
+
+/**
+ * @internal An upper bound, in O(1), of the UTF-8 size of the frame `{ id, event, data: text }`
+ * with any valid id: a UTF-16 unit takes at most 3 bytes, a line break at most a line of 7. When it
+ * is within a limit, the frame is too, and `framedEventBytes` need not scan the data.
+ */
+export function framedEventBytesBound(text: string, event: string | undefined): number {
+  const eventLine = event ? 8 + 3 * event.length : 0
+  return MAX_ID_LINE_BYTES + eventLine + 7 * (text.length + 1) + 1
+}
+
+/**
+ * @internal The UTF-8 size of the frame `{ id, event, data: text }`, the id counted at its longest
+ * (`MAX_ID_BYTES`), for a limit checked before the id is assigned. O(n) in the data.
+ */
+export function framedEventBytes(text: string, event: string | undefined): number {
+  const eventLine = event ? 8 + utf8Bytes(event) : 0
+  return MAX_ID_LINE_BYTES + eventLine + dataLinesBytes(text) + 1
+}
 
 /** UTF-8 bytes of a frame. Event streams are always UTF-8, whatever a header claims. */
 export function encodeFrame(frame: string): Uint8Array {

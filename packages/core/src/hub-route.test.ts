@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { createEventStream } from './event-stream.ts'
 import { createHub, type Hub } from './hub.ts'
 import { decideHubRoute, toRefusalResponse } from './hub-route.ts'
+import { createMemorySink } from './testing.ts'
 
 interface FakeRequest {
   user?: string
@@ -60,17 +62,53 @@ describe('decideHubRoute', () => {
     })
   })
 
-  it('allows when authorize returns true or nothing', async () => {
+  it('allows only when authorize returns true, and tells it the topics', async () => {
     hub = createHub({ heartbeat: false })
-    for (const authorize of [() => true, () => undefined]) {
-      const decision = await decideHubRoute<FakeRequest>(
-        { topics: ['a'] },
-        { hub, topics: (r) => r.topics, authorize },
-      )
-      expect(decision.kind).toBe('subscribe')
-    }
+    const asked: unknown[] = []
+    const decision = await decideHubRoute<FakeRequest>(
+      { topics: ['a', 'b'] },
+      {
+        hub,
+        topics: (r) => r.topics,
+        authorize: (_req, { topics }) => {
+          asked.push(topics)
+          return true
+        },
+      },
+    )
+    expect(decision.kind).toBe('subscribe')
+    expect(asked).toEqual([['a', 'b']])
   })
 
+  it('fails closed: anything but true or a Refusal is a generic 500, the detail to the hub', async () => {
+    hub = createHub({ heartbeat: false })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const verdicts: unknown[] = [undefined, null, 0, 1, '', 'yes', {}, { status: 'x' }, { status: 42 }, []]
+    for (const verdict of verdicts) {
+      const decision = await decideHubRoute<FakeRequest>(
+        { topics: ['a'] },
+        // biome-ignore lint/suspicious/noExplicitAny: what a JavaScript caller (or a cast) can return.
+        { hub, topics: (r) => r.topics, authorize: () => verdict as any },
+      )
+      expect([verdict, decision]).toEqual([
+        verdict,
+        {
+          kind: 'refuse',
+          response: {
+            status: 500,
+            headers: { 'Content-Type': 'application/json; charset=utf-8' },
+            body: '{"error":"internal error"}',
+          },
+        },
+      ])
+    }
+    expect(errors).toHaveLength(verdicts.length)
+    expect(errors[0]).toMatchObject({
+      code: 'SSE_INVALID_OPTION',
+      message: expect.stringMatching(/authorize returned undefined/),
+    })
+  })
   it('refuses invalid topics with 400 naming the problem', async () => {
     hub = createHub({ heartbeat: false })
     for (const topics of [[], [''], ['x'.repeat(300)]]) {
@@ -79,19 +117,73 @@ describe('decideHubRoute', () => {
     }
   })
 
-  it('lets an authorize that throws reject (the framework’s error handling takes it)', async () => {
+  it('answers a throwing authorize or topics with a generic 500; the error goes to the hub, not the client', async () => {
     hub = createHub({ heartbeat: false })
-    const failing = decideHubRoute<FakeRequest>(
-      { topics: ['a'] },
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const boom = new Error('db down at 10.0.0.3:5432')
+    const cases = [
+      { topics: () => ['a'], authorize: () => Promise.reject(boom) },
       {
-        hub,
-        topics: (r) => r.topics,
+        topics: () => ['a'],
         authorize: () => {
-          throw new Error('db down')
+          throw boom
         },
       },
+      {
+        topics: () => {
+          throw boom
+        },
+      },
+    ]
+    for (const route of cases) {
+      const decision = await decideHubRoute<FakeRequest>({ topics: [] }, { hub, ...route })
+      expect(decision).toMatchObject({
+        kind: 'refuse',
+        response: { status: 500, body: '{"error":"internal error"}' },
+      })
+    }
+    expect(errors).toEqual([boom, boom, boom])
+  })
+
+  it('checks the topics before authorize: a bad or too long list is a 400 and authorize never runs', async () => {
+    hub = createHub({ heartbeat: false, maxTopicsPerStream: 3 })
+    let ran = 0
+    const authorize = () => {
+      ran++
+      return true
+    }
+    for (const topics of [['a', 'b', 'c', 'd'], ['x'.repeat(300)]]) {
+      const decision = await decideHubRoute<FakeRequest>(
+        { topics },
+        { hub, topics: (r) => r.topics, authorize },
+      )
+      expect(decision).toMatchObject({ kind: 'refuse', response: { status: 400 } })
+    }
+    expect(ran).toBe(0)
+    // Repeats count once.
+    const repeated = await decideHubRoute<FakeRequest>(
+      { topics: ['a', 'a', 'b', 'c'] },
+      { hub, topics: (r) => r.topics },
     )
-    await expect(failing).rejects.toThrow('db down')
+    expect(repeated.kind).toBe('subscribe')
+  })
+
+  it('answers 503 when the hub is full and 429 when a key has too many streams, with Retry-After', async () => {
+    hub = createHub({ heartbeat: false, maxStreams: 3, maxStreamsPerKey: 2 })
+    const route = { hub, topics: () => ['t'], key: (req: FakeRequest) => req.user }
+    const open = async (user: string) => {
+      const decision = await decideHubRoute<FakeRequest>({ user, topics: [] }, route)
+      if (decision.kind === 'subscribe')
+        await hub.subscribe(createEventStream(createMemorySink(), { heartbeat: false }), decision)
+      return decision.kind === 'refuse' ? decision.response : 'subscribed'
+    }
+    expect(await open('ann')).toBe('subscribed')
+    expect(await open('ann')).toBe('subscribed')
+    expect(await open('ann')).toMatchObject({ status: 429, headers: { 'Retry-After': '5' } })
+    expect(await open('bob')).toBe('subscribed')
+    expect(await open('cid')).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } })
+    expect(hub.keySize('ann')).toBe(2)
   })
 })
 

@@ -6,8 +6,10 @@
  *
  * Refusals are real HTTP answers, not streams. A browser's EventSource stops for good on any
  * non-200: use 401/403 for auth failures and 204 to tell a client to stop reconnecting. A
- * missing or bad `Last-Event-ID` is never a reason to refuse.
+ * missing or bad `Last-Event-ID` is never a reason to refuse. Everything that decides access
+ * fails closed: only an explicit `true` from `authorize` lets a request through.
  */
+import { SseError } from './errors.ts'
 import type { DefaultEventMap } from './event-map.ts'
 import type { EventStreamOptions } from './event-stream.ts'
 import { describeInvalidTopic, type Hub, type HubEntry } from './hub.ts'
@@ -20,22 +22,40 @@ export interface Refusal {
 }
 
 /**
- * What `authorize` returns: `true` or nothing to allow; `false` for 403; a `Refusal` for any
- * other answer (`{ status: 401, body: { error: 'login required' } }`, `{ status: 204 }`).
+ * What `authorize` returns: `true` to allow, `false` for 403, or a `Refusal` for any other answer
+ * (`{ status: 401, body: { error: 'login required' } }`, `{ status: 204 }`). It fails closed:
+ * anything else (`undefined` from a forgotten `return`, `null`, `user?.canRead` with no user, a
+ * number, a string) is a 500 with a generic body, and the hub's `error` event gets the detail.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: an `authorize` that returns nothing must type-check as "allow".
-export type AuthorizeResult = boolean | Refusal | undefined | void
+export type AuthorizeResult = boolean | Refusal
+
+/** What `authorize` is told besides the request. */
+export interface AuthorizeContext {
+  /** The topics the request asks for, validated: decide whether this caller may read them. */
+  readonly topics: readonly string[]
+}
 
 export interface HubRouteOptions<Req, M extends object = DefaultEventMap>
   extends Omit<EventStreamOptions, 'lastEventId'> {
   /** The hub to subscribe to. */
   hub: Hub<M>
-  /** Topics for this request, e.g. `(req) => [\`user:${req.user.id}\`, 'news']`. */
+  /** Topics for this request, e.g. `(req) => [\`user:${req.user.id}\`, 'news']`. Runs first. */
   topics: (request: Req) => readonly string[] | Promise<readonly string[]>
-  /** Runs first; may refuse the request (see `AuthorizeResult`). Throwing goes to the framework's error handling. */
-  authorize?: ((request: Req) => AuthorizeResult | Promise<AuthorizeResult>) | undefined
+  /**
+   * Runs once the topics are known and valid; only `true` lets the request through (see
+   * `AuthorizeResult`). A throw is a 500 with a generic body; the error goes to the hub's
+   * `error` event, never to the client.
+   */
+  authorize?:
+    | ((request: Req, context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>)
+    | undefined
   /** A per-stream filter for this request's events. */
   filter?: ((request: Req) => ((entry: HubEntry) => boolean) | undefined) | undefined
+  /**
+   * Whose stream this is, for the hub's `maxStreamsPerKey` (429 past it): a user id, a session.
+   * Adapters default it to the client's address; return `undefined` for no per-key limit.
+   */
+  key?: ((request: Req) => string | undefined) | undefined
 }
 
 /** A refusal, ready to send. */
@@ -51,8 +71,12 @@ export type HubRouteDecision =
       readonly kind: 'subscribe'
       readonly topics: readonly string[]
       readonly filter: ((entry: HubEntry) => boolean) | undefined
+      readonly key: string | undefined
     }
   | { readonly kind: 'refuse'; readonly response: RefusalResponse }
+
+/** Seconds a client is told to wait (`Retry-After`) when a hub is at one of its limits. */
+const LIMIT_RETRY_AFTER_S = 5
 
 /** Turns a refusal into status, headers and body. */
 export function toRefusalResponse(refusal: Refusal): RefusalResponse {
@@ -69,8 +93,12 @@ export function toRefusalResponse(refusal: Refusal): RefusalResponse {
 }
 
 /**
- * Decides what to do with a request to a hub route: `authorize`, then `topics`.
- * Invalid topics (empty, too long, not strings) refuse with 400 and a message that names them.
+ * Decides what to do with a request to a hub route, before any byte of the response: `topics`
+ * (400 naming the problem when invalid or too many), then `authorize` with those topics (fails
+ * closed), then the hub's limits (503 when the hub is full, 429 when this key has too many
+ * streams, both with `Retry-After`). What `topics` or `authorize` throw, or an `authorize` that
+ * returns neither a boolean nor a `Refusal`, is a 500 with a generic body; the detail goes to
+ * the hub's `error` event, never to the client.
  *
  * @example
  * const decision = await decideHubRoute(req, options)
@@ -81,27 +109,86 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
   request: Req,
   options: HubRouteOptions<Req, M>,
 ): Promise<HubRouteDecision> {
+  const { hub } = options
+  let topics: readonly string[]
+  try {
+    topics = await options.topics(request)
+  } catch (error) {
+    return internalError(hub, error)
+  }
+  const problem = topicProblem(topics, hub.limits.maxTopicsPerStream)
+  if (problem) return refuse({ status: 400, body: { error: problem } })
   if (options.authorize) {
-    const verdict = await options.authorize(request)
-    if (verdict === false) {
-      return { kind: 'refuse', response: toRefusalResponse({ status: 403, body: { error: 'forbidden' } }) }
+    let verdict: unknown
+    try {
+      verdict = await options.authorize(request, { topics })
+    } catch (error) {
+      return internalError(hub, error)
     }
-    if (verdict !== true && verdict !== undefined && verdict !== null) {
-      return { kind: 'refuse', response: toRefusalResponse(verdict) }
+    if (verdict === false) return refuse({ status: 403, body: { error: 'forbidden' } })
+    if (verdict !== true) {
+      if (isRefusal(verdict)) return refuse(verdict)
+      return internalError(
+        hub,
+        new SseError(
+          'SSE_INVALID_OPTION',
+          `authorize returned ${describe(verdict)}: return true to allow, false or a Refusal ({ status }) to refuse; the request was refused with 500`,
+        ),
+      )
     }
   }
-  const topics = await options.topics(request)
-  const problem = topicProblem(topics)
-  if (problem)
-    return { kind: 'refuse', response: toRefusalResponse({ status: 400, body: { error: problem } }) }
-  return { kind: 'subscribe', topics, filter: options.filter?.(request) }
+  let key: string | undefined
+  try {
+    key = options.key?.(request)
+  } catch (error) {
+    return internalError(hub, error)
+  }
+  if (hub.size >= hub.limits.maxStreams) {
+    return refuse({
+      status: 503,
+      body: { error: 'too many streams on this server; retry later' },
+      headers: { 'Retry-After': String(LIMIT_RETRY_AFTER_S) },
+    })
+  }
+  if (key !== undefined && hub.keySize(key) >= hub.limits.maxStreamsPerKey) {
+    return refuse({
+      status: 429,
+      body: { error: 'too many streams open from this client; close some, or retry later' },
+      headers: { 'Retry-After': String(LIMIT_RETRY_AFTER_S) },
+    })
+  }
+  return { kind: 'subscribe', topics, filter: options.filter?.(request), key }
 }
 
-function topicProblem(topics: readonly string[]): string | undefined {
+function refuse(refusal: Refusal): HubRouteDecision {
+  return { kind: 'refuse', response: toRefusalResponse(refusal) }
+}
+
+/** A 500 that says nothing of the cause; the cause goes to the hub's `error` listeners. */
+function internalError(hub: Pick<Hub, 'reportError'>, error: unknown): HubRouteDecision {
+  hub.reportError(error)
+  return refuse({ status: 500, body: { error: 'internal error' } })
+}
+
+function isRefusal(value: unknown): value is Refusal {
+  if (typeof value !== 'object' || value === null) return false
+  const status = (value as { status?: unknown }).status
+  return Number.isInteger(status) && (status as number) >= 200 && (status as number) <= 599
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined || typeof value !== 'object')
+    return String(JSON.stringify(value) ?? value)
+  return 'an object without a valid status'
+}
+
+function topicProblem(topics: readonly string[], maxTopics: number): string | undefined {
   if (!Array.isArray(topics) || topics.length === 0) return 'no topics to subscribe to'
   for (const topic of topics) {
     const problem = describeInvalidTopic(topic)
     if (problem) return problem
   }
+  if (new Set(topics).size > maxTopics)
+    return `at most ${maxTopics} topics per stream, got ${new Set(topics).size}`
   return undefined
 }

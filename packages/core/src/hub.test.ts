@@ -157,6 +157,44 @@ describe('hub: publish and fan-out', () => {
     expect(events(client.sink)).toEqual([])
     expect(hub.stats.published).toBe(0)
   })
+
+  it('rejects an event over maxEventBytes with SSE_EVENT_TOO_LARGE before the broker sees it', async () => {
+    const publishes: BrokerMessage[] = []
+    const broker = new MemoryBroker()
+    const spy = broker.publish.bind(broker)
+    broker.publish = (topic: string, message: BrokerMessage) => {
+      publishes.push(message)
+      return spy(topic, message)
+    }
+    const hub = hubFor({ broker, maxEventBytes: 1000 })
+    const client = connect(hub, ['t'])
+    // Counted as framed, in UTF-8, with the longest id: 300 characters of 中 are 900 bytes of data.
+    for (const data of ['x'.repeat(800), '中'.repeat(300), '\n'.repeat(150), { big: 'x'.repeat(5000) }]) {
+      await expect(hub.publish('t', { data })).rejects.toMatchObject({ code: 'SSE_EVENT_TOO_LARGE' })
+    }
+    expect(publishes).toEqual([])
+    expect((await broker.head()).seq).toBe(0)
+    const id = await hub.publish('t', { event: 'ok', data: 'x'.repeat(600) })
+    await tick()
+    expect(events(client.sink)).toEqual([{ id, event: 'ok', data: 'x'.repeat(600) }])
+    expect(hub.stats.published).toBe(1)
+  })
+
+  it('takes events up to 1 MiB framed by default, and rejects a maxEventBytes that is not a positive integer', async () => {
+    const hub = hubFor()
+    const client = connect(hub, ['t'])
+    await hub.publish('t', { data: 'x'.repeat(1024 * 1024 - 300) })
+    await expect(hub.publish('t', { data: 'x'.repeat(1024 * 1024) })).rejects.toMatchObject({
+      code: 'SSE_EVENT_TOO_LARGE',
+    })
+    await tick()
+    expect(events(client.sink)).toHaveLength(1)
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createHub({ heartbeat: false, maxEventBytes: bad })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
+    }
+  })
 })
 
 describe('hub: slow clients', () => {
@@ -234,7 +272,9 @@ describe('hub: publisher backpressure (ready)', () => {
     const hub = hubFor()
     const reasons: string[] = []
     hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
-    const healthy = Array.from({ length: 3 }, () => connect(hub, ['t'], { capacity: 1000, slowAfterMs: 1000 }))
+    const healthy = Array.from({ length: 3 }, () =>
+      connect(hub, ['t'], { capacity: 1000, slowAfterMs: 1000 }),
+    )
     const stalled = connect(hub, ['t'], { capacity: 1000, slowAfterMs: 1000 })
     let published = 0
     const publisher = (async () => {
@@ -456,6 +496,26 @@ describe('hub: replay by Last-Event-ID', () => {
       const recent = connect(hub, ['t'], { lastEventId: ids[6] })
       await recent.ready
       expect(events(recent.sink).map((event) => event.data)).toEqual(['8', '9', '10'])
+    })
+
+    it('for an id whose events were evicted by historyMaxBytes (createHub passes it to its MemoryBroker)', async () => {
+      // 1 (topic) + 100 (data) per entry: 3 fit in 350.
+      const hub = hubFor({ historyMaxBytes: 350 })
+      const ids: string[] = []
+      for (let i = 0; i < 10; i++) ids.push(await hub.publish('t', { data: `${i}`.padEnd(100, '.') }))
+      const client = connect(hub, ['t'], { lastEventId: ids[5] })
+      await client.ready
+      expect(resetOf(client.sink).notice).toEqual({ reason: 'trimmed', lastEventId: ids[5] })
+      expect(resetOf(client.sink).id).toBe(ids[9])
+      const recent = connect(hub, ['t'], { lastEventId: ids[6] })
+      await recent.ready
+      expect(events(recent.sink).map((event) => event.data[0])).toEqual(['7', '8', '9'])
+      // A quiet topic whose one event was seen is not reset by the busy topic's evictions.
+      const quiet = await hub.publish('quiet', { data: 'q' })
+      for (let i = 0; i < 5; i++) await hub.publish('t', { data: 'x'.repeat(100) })
+      const quietClient = connect(hub, ['quiet'], { lastEventId: quiet })
+      await quietClient.ready
+      expect(events(quietClient.sink)).toEqual([])
     })
 
     it('not for a quiet topic whose own events were all seen, when a busy topic trimmed the log', async () => {

@@ -21,11 +21,19 @@ import type { Broker, BrokerEntry, HistoryResult, ResetReason } from './broker.t
 import { SseError } from './errors.ts'
 import type { DefaultEventMap, TypedEvent } from './event-map.ts'
 import { type CloseReason, type EventStream, EventStreamImpl, type StreamOwner } from './event-stream.ts'
-import { assertEventName, encodeFrame, formatEvent, type Serializer, serializeData } from './format.ts'
+import {
+  assertEventFits,
+  assertEventName,
+  encodeFrame,
+  formatEvent,
+  maxEventBytesOption,
+  type Serializer,
+  serializeData,
+} from './format.ts'
 import { DEFAULT_HEARTBEAT_MS, Heartbeat } from './heartbeat.ts'
 import { formatLogId, type LogPosition, parseLogId } from './last-event-id.ts'
 import { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.ts'
-import { reportError } from './report-error.ts'
+import { reportError, reportUnhandledHubError } from './report-error.ts'
 import { defaultTimers, type TimerProvider } from './timers.ts'
 
 /** The event type of the reset notice. Its data is JSON: `{ reason, lastEventId }`. */
@@ -41,6 +49,20 @@ export interface ResetNotice {
 
 /** Longest topic name, in UTF-16 code units. */
 export const MAX_TOPIC_LENGTH = 256
+
+/** Default of `HubOptions.maxStreams`: streams one hub holds at most. */
+export const DEFAULT_MAX_STREAMS = 100_000
+/** Default of `HubOptions.maxStreamsPerKey`: streams of one key (an address, a user) at most. */
+export const DEFAULT_MAX_STREAMS_PER_KEY = 1000
+/** Default of `HubOptions.maxTopicsPerStream`: topics one subscription names at most. */
+export const DEFAULT_MAX_TOPICS_PER_STREAM = 100
+
+/** What a hub holds at most; `hub.limits`. */
+export interface HubLimits {
+  readonly maxStreams: number
+  readonly maxStreamsPerKey: number
+  readonly maxTopicsPerStream: number
+}
 
 /** An event as subscribers see it, for filters. */
 export interface HubEntry {
@@ -60,13 +82,27 @@ export interface HubOptions extends MemoryBrokerOptions {
   serializer?: Serializer | undefined
   /** Timers for the heartbeat and history ages. */
   timers?: TimerProvider | undefined
+  /** Streams subscribed at once, at most; a hub route answers 503 past it. Default 100 000. */
+  maxStreams?: number | undefined
+  /** Streams of one `key` (see `SubscribeOptions.key`) at once, at most; a hub route answers 429 past it. Default 1000. */
+  maxStreamsPerKey?: number | undefined
+  /** Topics one subscription names, at most; a hub route answers 400 past it. Default 100. */
+  maxTopicsPerStream?: number | undefined
+  /**
+   * Largest event `publish()` takes, in bytes of UTF-8 as the hub frames it (its id counted at the
+   * longest, 256 bytes); a larger one rejects with `SSE_EVENT_TOO_LARGE` before the broker sees
+   * it, so nothing is published. Default 1 MiB.
+   */
+  maxEventBytes?: number | undefined
 }
 
 export interface SubscribeOptions {
-  /** Topics to receive. At least one. */
+  /** Topics to receive. At least one, at most `maxTopicsPerStream`. */
   topics: readonly string[]
   /** Per-stream filter, applied to live and replayed events. */
   filter?: ((entry: HubEntry) => boolean) | undefined
+  /** Whose stream this is (a client address, a user id), for `maxStreamsPerKey`. */
+  key?: string | undefined
 }
 
 export interface HubCloseOptions {
@@ -139,6 +175,15 @@ export interface Hub<M extends object = DefaultEventMap> {
   topicSize(topic: string): number
   /** Topics with at least one subscriber, with their counts. */
   topics(): Map<string, number>
+  /** Streams subscribed now with this `key`. */
+  keySize(key: string): number
+  /** What the hub holds at most (from its options). */
+  readonly limits: HubLimits
+  /**
+   * Reports an error to the hub's `error` listeners (to stderr when there is none). For code
+   * around the hub, such as an adapter's `authorize` step whose error must not reach the client.
+   */
+  reportError(error: unknown): void
   readonly stats: HubStats
   /** Registers a lifecycle listener; returns a function that removes it. */
   on<E extends keyof HubEvents>(event: E, listener: (...args: HubEvents[E]) => void): () => void
@@ -159,6 +204,7 @@ interface Subscription {
   readonly filter: ((entry: HubEntry) => boolean) | undefined
   /** One topic and no filter: can take a topic's shared batch as is. */
   readonly simple: boolean
+  readonly key: string | undefined
   /** Entries at or below this position were already delivered (or deliberately skipped). */
   watermark: LogPosition | undefined
   /** While history is read: live entries held back, and their size. */
@@ -209,6 +255,30 @@ export function describeInvalidTopic(topic: unknown): string | undefined {
   return `a topic must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${JSON.stringify(topic)}`
 }
 
+function limitOption(name: string, value: number | undefined, fallback: number): number {
+  const limit = value ?? fallback
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new SseError('SSE_INVALID_OPTION', `${name} must be a positive integer, got ${String(limit)}`)
+  }
+  return limit
+}
+
+function validateRetryRange(retry: HubCloseOptions['retry']): void {
+  if (retry === undefined || retry === false) return
+  const { min, max } = retry as { min: unknown; max: unknown }
+  if (
+    !Number.isSafeInteger(min) ||
+    !Number.isSafeInteger(max) ||
+    (min as number) < 0 ||
+    (min as number) > (max as number)
+  ) {
+    throw new SseError(
+      'SSE_INVALID_RETRY',
+      `close({ retry }) needs integer milliseconds with 0 <= min <= max, got ${JSON.stringify(retry)}`,
+    )
+  }
+}
+
 function validateTopic(topic: unknown): string {
   const problem = describeInvalidTopic(topic)
   if (problem) throw new SseError('SSE_INVALID_TOPIC', problem)
@@ -219,6 +289,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly #broker: Broker
   readonly #ownsBroker: boolean
   readonly #serializer: Serializer | undefined
+  readonly #maxEventBytes: number
   readonly #heartbeat: Heartbeat | undefined
   readonly #subs = new Map<EventStreamImpl<object>, Subscription>()
   readonly #byTopic = new Map<string, Set<Subscription>>()
@@ -236,6 +307,9 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   /** Since when a caller of `ready()` has been waiting (for `stats.pacedMs`). */
   #pacedSince = 0
   readonly #timers: TimerProvider
+  readonly limits: HubLimits
+  /** Streams per `key`, for keys with at least one. */
+  readonly #byKey = new Map<string, number>()
   #stats = {
     published: 0,
     delivered: 0,
@@ -250,9 +324,23 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   constructor(options: HubOptions) {
     const timers = options.timers ?? defaultTimers
     this.#timers = timers
+    this.limits = Object.freeze({
+      maxStreams: limitOption('maxStreams', options.maxStreams, DEFAULT_MAX_STREAMS),
+      maxStreamsPerKey: limitOption(
+        'maxStreamsPerKey',
+        options.maxStreamsPerKey,
+        DEFAULT_MAX_STREAMS_PER_KEY,
+      ),
+      maxTopicsPerStream: limitOption(
+        'maxTopicsPerStream',
+        options.maxTopicsPerStream,
+        DEFAULT_MAX_TOPICS_PER_STREAM,
+      ),
+    })
     this.#broker = options.broker ?? new MemoryBroker(options)
     this.#ownsBroker = options.broker === undefined
     this.#serializer = options.serializer
+    this.#maxEventBytes = maxEventBytesOption(options.maxEventBytes)
     if (options.heartbeat !== false)
       this.#heartbeat = new Heartbeat(options.heartbeat ?? DEFAULT_HEARTBEAT_MS, timers)
     this.#stopBroker = this.#broker.subscribe(
@@ -323,6 +411,14 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     return counts
   }
 
+  keySize(key: string): number {
+    return this.#byKey.get(key) ?? 0
+  }
+
+  reportError(error: unknown): void {
+    this.#emit('error', error)
+  }
+
   on<E extends keyof HubEvents>(event: E, listener: (...args: HubEvents[E]) => void): () => void {
     let set = this.#listeners.get(event)
     if (!set) {
@@ -345,6 +441,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       throw new SseError('SSE_EMPTY_EVENT', 'a published event needs data (the hub assigns the id)')
     }
     const text = serializeData(data, this.#serializer)
+    assertEventFits(text, name, this.#maxEventBytes)
     const entry = await this.#broker.publish(topic, { event: name === '' ? undefined : name, data: text })
     this.#stats.published++
     return formatLogId(entry)
@@ -355,9 +452,25 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       throw new SseError('SSE_INVALID_OPTION', 'hub.subscribe() takes a stream made by createEventStream()')
     }
     const impl = stream as EventStreamImpl<object>
-    const topics = [...new Set((options?.topics ?? []).map(validateTopic))]
-    if (topics.length === 0) throw new SseError('SSE_INVALID_TOPIC', 'subscribe() needs at least one topic')
+    let topics: string[]
+    try {
+      topics = this.#validTopics(options?.topics)
+    } catch (error) {
+      // The response is already a stream: end it rather than leave it open and subscribed to nothing.
+      impl.close()
+      throw error
+    }
     if (impl.closed || this.#subs.has(impl)) return
+    const key = options.key
+    if (
+      this.#subs.size >= this.limits.maxStreams ||
+      (key !== undefined && this.keySize(key) >= this.limits.maxStreamsPerKey)
+    ) {
+      // Past a limit (a hub route checks before the 200; this is a race or a direct subscribe): retry later.
+      impl.writeFrame(encodeFrame(formatEvent({ retry: jitter({ min: 1000, max: 5000 }) })))
+      impl.close()
+      return
+    }
     if (this.#closed) {
       impl.writeFrame(encodeFrame(formatEvent({ retry: jitter({ min: 1000, max: 5000 }) })))
       impl.close()
@@ -382,11 +495,13 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       topicSet: topics.length > 1 ? new Set(topics) : undefined,
       filter: options.filter,
       simple: topics.length === 1 && options.filter === undefined,
+      key,
       watermark: undefined,
       pending: resumeFrom === undefined ? undefined : [],
       pendingBytes: 0,
     }
     this.#subs.set(impl, sub)
+    if (key !== undefined) this.#byKey.set(key, this.keySize(key) + 1)
     for (const topic of topics) {
       let set = this.#byTopic.get(topic)
       if (!set) {
@@ -413,12 +528,14 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
 
   async close(options: HubCloseOptions = {}): Promise<void> {
     if (this.#closed) return
+    // Validated before anything changes: a bad final event or range leaves the hub as it was.
+    validateRetryRange(options.retry)
+    const final = options.event ? encodeFrame(formatEvent(options.event, this.#serializer)) : undefined
     this.#closed = true
     this.#stopBroker()
     this.#flush()
     this.#heartbeat?.stop()
     this.#releaseReady()
-    const final = options.event ? encodeFrame(formatEvent(options.event, this.#serializer)) : undefined
     const retry = options.retry ?? { min: 1000, max: 5000 }
     for (const sub of [...this.#subs.values()]) {
       if (final) sub.stream.writeFrame(final)
@@ -608,9 +725,27 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     if (sub) this.#remove(sub, reason)
   }
 
+  /** The distinct topics of a subscription, or `SSE_INVALID_TOPIC` (none, too many, or a bad name). */
+  #validTopics(requested: readonly string[] | undefined): string[] {
+    const topics = [...new Set((requested ?? []).map(validateTopic))]
+    if (topics.length === 0) throw new SseError('SSE_INVALID_TOPIC', 'subscribe() needs at least one topic')
+    if (topics.length > this.limits.maxTopicsPerStream) {
+      throw new SseError(
+        'SSE_INVALID_TOPIC',
+        `a subscription names at most ${this.limits.maxTopicsPerStream} topics (maxTopicsPerStream), got ${topics.length}`,
+      )
+    }
+    return topics
+  }
+
   #remove(sub: Subscription, reason: CloseReason | 'unsubscribe'): void {
     if (this.#subs.get(sub.stream) !== sub) return
     this.#subs.delete(sub.stream)
+    if (sub.key !== undefined) {
+      const left = this.keySize(sub.key) - 1
+      if (left > 0) this.#byKey.set(sub.key, left)
+      else this.#byKey.delete(sub.key)
+    }
     for (const topic of sub.topics) {
       const set = this.#byTopic.get(topic)
       set?.delete(sub)
@@ -625,7 +760,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   #emit<E extends keyof HubEvents>(event: E, ...args: HubEvents[E]): void {
     const set = this.#listeners.get(event) as Set<(...args: HubEvents[E]) => void> | undefined
     if (!set || set.size === 0) {
-      if (event === 'error') reportError(args[0])
+      if (event === 'error') reportUnhandledHubError(args[0])
       return
     }
     for (const listener of set) {

@@ -21,6 +21,7 @@ export {
   assertEventId,
   assertEventName,
   assertRetry,
+  DEFAULT_MAX_EVENT_BYTES,
   encodeFrame,
   formatComment,
   formatEvent,
@@ -31,11 +32,15 @@ export {
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_FRAME } from './heartbeat.ts'
 export {
   createHub,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_MAX_STREAMS_PER_KEY,
+  DEFAULT_MAX_TOPICS_PER_STREAM,
   describeInvalidTopic,
   type Hub,
   type HubCloseOptions,
   type HubEntry,
   type HubEvents,
+  type HubLimits,
   type HubOptions,
   type HubStats,
   MAX_TOPIC_LENGTH,
@@ -44,6 +49,7 @@ export {
   type SubscribeOptions,
 } from './hub.ts'
 export {
+  type AuthorizeContext,
   type AuthorizeResult,
   decideHubRoute,
   type HubRouteDecision,
@@ -60,6 +66,6 @@ export {
   parseLogId,
   readLastEventId,
 } from './last-event-id.ts'
-export { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.ts'
+export { DEFAULT_HISTORY_MAX_BYTES, MemoryBroker, type MemoryBrokerOptions } from './memory-broker.ts'
 export { SSE_HEADERS, type SseHead, type SseSink } from './sink.ts'
 export { defaultTimers, type TimerHandle, type TimerProvider } from './timers.ts'

@@ -1,7 +1,7 @@
 /**
  * `MemoryBroker`: the embedded, single-process `Broker`. History is one bounded log for the
- * whole hub (by count and, optionally, by age). Its epoch is random per broker, so after a
- * restart every old id is recognised as stale and answered with a reset.
+ * whole hub (by count, by size and, optionally, by age). Its epoch is random per broker, so after
+ * a restart every old id is recognised as stale and answered with a reset.
  *
  * Trimming is tracked per topic: a client of a quiet topic is not reset just because a busy
  * topic pushed older entries out of the log, only when an entry of one of its own topics that
@@ -13,9 +13,23 @@ import { createEpoch, type LogPosition } from './last-event-id.ts'
 import { reportError } from './report-error.ts'
 import { defaultTimers, type TimerProvider } from './timers.ts'
 
+/**
+ * Default of `MemoryBrokerOptions.historyMaxBytes`: 64 MiB. Far above what 1000 ordinary events
+ * take (1000 of 1 KB: 1 MB), so `historySize` decides for them; it bounds the log when events are
+ * large: at least 64 events of the default `maxEventBytes` (1 MiB) are kept.
+ */
+export const DEFAULT_HISTORY_MAX_BYTES: number = 64 * 1024 * 1024
+
 export interface MemoryBrokerOptions {
   /** Entries kept for replay, across all topics. Default 1000; 0 keeps none. */
   historySize?: number | undefined
+  /**
+   * Size of the entries kept for replay, across all topics, counted as the length of their topic,
+   * event name and serialized data (UTF-16 code units: bytes for ASCII text such as JSON; text
+   * beyond Latin-1 takes up to twice that in memory). The oldest entries go first; an entry larger
+   * than this is not kept at all. Default 64 MiB; 0 keeps none.
+   */
+  historyMaxBytes?: number | undefined
   /** Entries older than this (ms) are dropped from history. Default: no age limit. */
   historyMaxAgeMs?: number | undefined
   /** Clock for ages (tests inject fakes). */
@@ -26,12 +40,18 @@ interface StoredEntry extends BrokerEntry {
   readonly time: number
 }
 
+/** An entry's size for `historyMaxBytes`: O(1), whatever the size of its data. */
+function sizeOf(entry: BrokerEntry): number {
+  return entry.topic.length + (entry.event?.length ?? 0) + entry.data.length
+}
+
 /** Distinct topics whose eviction point is remembered; past it the oldest merge into one floor. */
 const MAX_TRACKED_TOPICS = 10_000
 
 export class MemoryBroker implements Broker {
   readonly epoch: string = createEpoch()
   readonly #historySize: number
+  readonly #maxBytes: number
   readonly #maxAgeMs: number
   readonly #timers: TimerProvider
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
@@ -39,6 +59,8 @@ export class MemoryBroker implements Broker {
   #log: StoredEntry[] = []
   #start = 0
   #seq = 0
+  /** The size of the retained log, as `historyMaxBytes` counts it. */
+  #bytes = 0
   /** Per topic, the highest seq evicted from history. */
   readonly #evicted = new Map<string, number>()
   /** The highest evicted seq of topics no longer tracked individually. */
@@ -50,9 +72,17 @@ export class MemoryBroker implements Broker {
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new SseError('SSE_INVALID_OPTION', `historySize must be a non-negative integer, got ${size}`)
     }
+    const bytes = options.historyMaxBytes ?? DEFAULT_HISTORY_MAX_BYTES
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `historyMaxBytes must be a non-negative integer, got ${String(bytes)}`,
+      )
+    }
     const age = options.historyMaxAgeMs ?? Number.POSITIVE_INFINITY
     if (!(age > 0)) throw new SseError('SSE_INVALID_OPTION', `historyMaxAgeMs must be positive, got ${age}`)
     this.#historySize = size
+    this.#maxBytes = bytes
     this.#maxAgeMs = age
     this.#timers = options.timers ?? defaultTimers
   }
@@ -70,7 +100,8 @@ export class MemoryBroker implements Broker {
     }
     if (this.#historySize > 0) {
       this.#log.push(entry)
-      if (this.#log.length - this.#start > this.#historySize) this.#evict(this.#start + 1)
+      this.#bytes += sizeOf(entry)
+      if (this.#log.length - this.#start > this.#historySize || this.#bytes > this.#maxBytes) this.#trim()
     } else {
       this.#markEvicted(entry)
     }
@@ -125,7 +156,17 @@ export class MemoryBroker implements Broker {
     this.#listeners.clear()
     this.#log = []
     this.#start = 0
+    this.#bytes = 0
     return Promise.resolve()
+  }
+
+  /** Evicts the oldest entries past `historySize`, then while the log is over `historyMaxBytes`. */
+  #trim(): void {
+    let end = Math.max(this.#start, this.#log.length - this.#historySize)
+    let bytes = this.#bytes
+    for (let i = this.#start; i < end; i++) bytes -= sizeOf(this.#log[i]!)
+    while (bytes > this.#maxBytes && end < this.#log.length) bytes -= sizeOf(this.#log[end++]!)
+    this.#evict(end)
   }
 
   #evictExpired(): void {
@@ -138,7 +179,11 @@ export class MemoryBroker implements Broker {
 
   /** Evicts log entries before index `end`. */
   #evict(end: number): void {
-    for (let i = this.#start; i < end; i++) this.#markEvicted(this.#log[i]!)
+    for (let i = this.#start; i < end; i++) {
+      const entry = this.#log[i]!
+      this.#bytes -= sizeOf(entry)
+      this.#markEvicted(entry)
+    }
     this.#start = end
     if (this.#start > 1024 && this.#start * 2 > this.#log.length) {
       this.#log = this.#log.slice(this.#start)

@@ -6,3 +6,8 @@
 export function reportError(error: unknown): void {
   console.error('[@sse] a callback threw; the stream was still cleaned up:', error)
 }
+
+/** Where a hub's `error` event goes when nobody listens: said as what it is, with the fix. */
+export function reportUnhandledHubError(error: unknown): void {
+  console.error("[@sse] hub error (listen with hub.on('error', …) to handle it):", error)
+}

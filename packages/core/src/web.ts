@@ -9,6 +9,9 @@ import type { DefaultEventMap } from './event-map.ts'
 import { createEventStream, type EventStream, type EventStreamOptions } from './event-stream.ts'
 import type { SseHead, SseSink } from './sink.ts'
 
+/** How long `close()` lets a client that stopped reading take the last bytes before the body is errored. */
+const CLOSE_GRACE_MS = 1000
+
 /** Default queue size of the readable stream before `write()` reports full: 64 KiB. */
 export const DEFAULT_WEB_HIGH_WATER_MARK: number = 64 * 1024
 
@@ -90,6 +93,20 @@ export function createWebSink(options: WebSinkOptions = {}): WebSink {
           controller?.close()
         } catch {
           // Already errored or cancelled: nothing left to end.
+        }
+        if (full) {
+          // The client stopped reading: the body would end only after the queued chunks are read,
+          // and a runtime reads the next one only once the socket drained (@hono/node-server), so
+          // the connection would stay open for good. After a grace, error the body: the runtime
+          // then aborts the response.
+          const timer = setTimeout(() => {
+            try {
+              controller?.error(new Error('the client stopped reading; its event stream was closed'))
+            } catch {
+              // Already fully read or cancelled.
+            }
+          }, CLOSE_GRACE_MS)
+          ;(timer as { unref?: () => void }).unref?.()
         }
       }
       abort()

@@ -18,7 +18,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 /** Options of a stream; `Last-Event-ID` is read from the request. */
 export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
 
-/** Options of `sseHub`: the hub, `topics(req)`, optional `authorize(req)` and `filter(req)`, and stream options. */
+/** Options of `sseHub`: the hub, `topics(req)`, optional `authorize(req, { topics })`, `key(req)` and `filter(req)`, and stream options. */
 export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<Request, M>
 
 /**
@@ -39,10 +39,14 @@ export function sse<M extends object = DefaultEventMap>(
   return createNodeEventStream<M>(req, res, options)
 }
 
+/** The default `key` of `sseHub`: the client's address (`req.ip`, which follows Express's `trust proxy`). */
+const clientAddress = (req: Request): string | undefined => req.ip ?? req.socket.remoteAddress
+
 /**
- * Middleware subscribing each request to hub topics chosen from it, after `authorize`.
- * A refusal is a plain response (403 by default, or the `Refusal` `authorize` returned); errors
- * go to Express's error middleware.
+ * Middleware subscribing each request to hub topics chosen from it, after `authorize` (only
+ * `true` allows) and within the hub's limits (`key` defaults to `req.ip`). A refusal is a plain
+ * response (403 for `false`, or the `Refusal` `authorize` returned). What `topics` or `authorize`
+ * throw is a 500 with a generic body, reported on `hub.on('error')`, not to the error middleware.
  *
  * @example
  * app.get('/events', sseHub({ hub, topics: (req) => String(req.query.topics ?? 'news').split(',') }))
@@ -50,7 +54,7 @@ export function sse<M extends object = DefaultEventMap>(
 export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): RequestHandler {
   const { hub, topics, authorize, filter, ...streamOptions } = options
   return (req: Request, res: Response, next: NextFunction) => {
-    decideHubRoute(req, options)
+    decideHubRoute(req, { ...options, key: options.key ?? clientAddress })
       .then((decision) => {
         if (decision.kind === 'subscribe') return hub.subscribe(sse<M>(req, res, streamOptions), decision)
         const { status, headers, body } = decision.response

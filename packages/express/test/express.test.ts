@@ -135,6 +135,8 @@ const answer500: ErrorRequestHandler = (error: Error, _req, res, _next) => {
 describe('authorize', () => {
   async function start(authorize: Parameters<typeof sseHub>[0]['authorize']) {
     const hub = newHub()
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
     let topicsCalls = 0
     const app = express()
     app.get(
@@ -150,7 +152,7 @@ describe('authorize', () => {
     )
     app.use(answer500)
     const server = await serve(app)
-    return { hub, url: `${server.url}/events`, topicsCalls: () => topicsCalls }
+    return { hub, errors, url: `${server.url}/events`, topicsCalls: () => topicsCalls }
   }
 
   it('refuses with 401 and a JSON body: a plain response, not a stream', async () => {
@@ -165,29 +167,43 @@ describe('authorize', () => {
     expect(response.headers.get('www-authenticate')).toBe('Bearer')
     expect(response.headers.get('x-accel-buffering')).toBeNull()
     expect(JSON.parse(response.body)).toEqual({ error: 'login required' })
-    expect(topicsCalls()).toBe(0)
+    // topics ran first: authorize is told the topics it guards.
+    expect(topicsCalls()).toBe(1)
     expect(hub.size).toBe(0)
   })
 
-  it('refuses with 403 when authorize returns false, and lets true and undefined through', async () => {
+  it('refuses with 403 when authorize returns false, lets only true through, and fails closed on undefined', async () => {
     let verdict: boolean | undefined = false
-    const { hub, url } = await start(async () => verdict)
+    // A JavaScript caller (or a cast) can still return undefined: a forgotten `return`.
+    const { hub, errors, url } = await start(async () => verdict as boolean)
     const refused = await fetchText(url)
     expect(refused.status).toBe(403)
     expect(refused.headers.get('content-type')).toBe('application/json; charset=utf-8')
     expect(JSON.parse(refused.body)).toEqual({ error: 'forbidden' })
     expect(hub.size).toBe(0)
 
-    for (const [i, allowed] of [true, undefined].entries()) {
-      verdict = allowed
-      const reader = await open(url)
-      expect(reader.status).toBe(200)
-      await pollUntil(() => hub.size === 1, DEADLINE_MS, 'the allowed request to subscribe')
-      await hub.publish('t', { data: `allowed ${i}` })
-      expect((await reader.next()).data).toBe(`allowed ${i}`)
-      await reader.close()
-      await pollUntil(() => hub.size === 0, DEADLINE_MS, 'the closed reader to leave the hub')
-    }
+    verdict = true
+    const reader = await open(url)
+    expect(reader.status).toBe(200)
+    await pollUntil(() => hub.size === 1, DEADLINE_MS, 'the allowed request to subscribe')
+    await hub.publish('t', { data: 'allowed' })
+    expect((await reader.next()).data).toBe('allowed')
+    await reader.close()
+    await pollUntil(() => hub.size === 0, DEADLINE_MS, 'the closed reader to leave the hub')
+
+    // undefined used to allow; now it is a 500 that says nothing, and the hub's error event says why.
+    verdict = undefined
+    const failed = await fetchText(url)
+    expect(failed.status).toBe(500)
+    expect(failed.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(JSON.parse(failed.body)).toEqual({ error: 'internal error' })
+    expect(hub.size).toBe(0)
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'SSE_INVALID_OPTION',
+        message: expect.stringMatching(/^authorize returned undefined/),
+      }),
+    ])
   })
 
   it('answers 204 with an empty body (EventSource stops reconnecting)', async () => {
@@ -199,20 +215,23 @@ describe('authorize', () => {
     expect(hub.size).toBe(0)
   })
 
-  it('hands an authorize that throws or rejects to the error middleware', async () => {
+  it('answers an authorize that throws or rejects with a generic 500: the error goes to hub.on("error"), not to the error middleware', async () => {
+    const down = new Error('auth backend down at 10.0.0.3')
+    const timedOut = new Error('auth backend timed out')
     let mode: 'throw' | 'reject' = 'throw'
-    const { hub, url, topicsCalls } = await start(() => {
-      if (mode === 'throw') throw new Error('auth backend down')
-      return Promise.reject(new Error('auth backend timed out'))
+    const { hub, errors, url } = await start(() => {
+      if (mode === 'throw') throw down
+      return Promise.reject(timedOut)
     })
     const thrown = await fetchText(url)
     expect(thrown.status).toBe(500)
-    expect(JSON.parse(thrown.body)).toEqual({ message: 'server error: auth backend down' })
+    // Not answer500's `{ message: 'server error: …' }`: the error never reached next(error).
+    expect(JSON.parse(thrown.body)).toEqual({ error: 'internal error' })
     mode = 'reject'
     const rejected = await fetchText(url)
     expect(rejected.status).toBe(500)
-    expect(JSON.parse(rejected.body)).toEqual({ message: 'server error: auth backend timed out' })
-    expect(topicsCalls()).toBe(0)
+    expect(JSON.parse(rejected.body)).toEqual({ error: 'internal error' })
+    expect(errors).toEqual([down, timedOut])
     expect(hub.size).toBe(0)
   })
 
@@ -224,6 +243,51 @@ describe('authorize', () => {
     const response = await fetchText(`${server.url}/events?topics=`)
     expect(response.status).toBe(400)
     expect(JSON.parse(response.body).error).toMatch(/non-empty string/)
+  })
+})
+
+describe('limits', () => {
+  it("keys streams by the client's address (req.ip) by default: past maxStreamsPerKey, 429 with Retry-After", async () => {
+    const hub = newHub({ maxStreamsPerKey: 2 })
+    const app = express()
+    app.get('/events', sseHub({ hub, topics: () => ['t'] }))
+    app.get('/unkeyed', sseHub({ hub, topics: () => ['t'], key: () => undefined }))
+    const server = await serve(app)
+    const first = await open(`${server.url}/events`)
+    const second = await open(`${server.url}/events`)
+    expect([first.status, second.status]).toEqual([200, 200])
+    await pollUntil(() => hub.size === 2, DEADLINE_MS, 'two streams of one client')
+    expect(hub.keySize('127.0.0.1')).toBe(2)
+
+    const third = await fetchText(`${server.url}/events`)
+    expect(third.status).toBe(429)
+    expect(third.headers.get('retry-after')).toBe('5')
+    expect(third.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
+    // A route whose key returns undefined has no per-key limit.
+    const unkeyed = await open(`${server.url}/unkeyed`)
+    expect(unkeyed.status).toBe(200)
+    await pollUntil(() => hub.size === 3, DEADLINE_MS, 'the unkeyed stream to subscribe')
+
+    await first.close()
+    await pollUntil(() => hub.keySize('127.0.0.1') === 1, DEADLINE_MS, 'the closed stream to free its place')
+    expect((await open(`${server.url}/events`)).status).toBe(200)
+  })
+
+  it("follows Express's trust proxy: behind one, each forwarded client is its own key", async () => {
+    const hub = newHub({ maxStreamsPerKey: 1 })
+    const app = express()
+    app.set('trust proxy', 'loopback')
+    app.get('/events', sseHub({ hub, topics: () => ['t'] }))
+    const server = await serve(app)
+    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
+    const ann = await open(`${server.url}/events`, { headers: forwarded('203.0.113.7') })
+    const bob = await open(`${server.url}/events`, { headers: forwarded('203.0.113.8') })
+    expect([ann.status, bob.status]).toEqual([200, 200])
+    await pollUntil(() => hub.size === 2, DEADLINE_MS, 'one stream per forwarded client')
+    expect((await fetchText(`${server.url}/events`, forwarded('203.0.113.7'))).status).toBe(429)
+    expect(hub.keySize('203.0.113.7')).toBe(1)
+    expect(hub.keySize('127.0.0.1')).toBe(0)
   })
 })
 
@@ -455,7 +519,7 @@ it('never subscribes a client that left while authorize was pending', async () =
   hub.on('subscribe', () => subscribed++)
   let entered = false
   let serverSawClose = false
-  let topicsCalled = false
+  let returned = false
   let release = () => {}
   const released = new Promise<void>((resolve) => {
     release = resolve
@@ -471,13 +535,11 @@ it('never subscribes a client that left while authorize was pending', async () =
     },
     sseHub({
       hub,
-      topics: () => {
-        topicsCalled = true
-        return ['t']
-      },
+      topics: () => ['t'],
       authorize: async () => {
         entered = true
         await released // e.g. a session lookup still running when the client leaves
+        returned = true
         return true
       },
     }),
@@ -493,7 +555,7 @@ it('never subscribes a client that left while authorize was pending', async () =
   expect(await withTimeout(opening, DEADLINE_MS, 'the aborted request to settle')).toBe('aborted')
   await pollUntil(() => serverSawClose, DEADLINE_MS, 'the server to see the client leave')
   release()
-  await pollUntil(() => topicsCalled, DEADLINE_MS, 'authorize to return and topics to run')
+  await pollUntil(() => returned, DEADLINE_MS, 'authorize to return')
   // The rest of the handler runs in microtasks: one macrotask later it is done.
   await new Promise((resolve) => setImmediate(resolve))
   expect(subscribed).toBe(0)

@@ -1,5 +1,5 @@
 /** Typed events through the adapter: the hub's event map flows into `sseHub` and `sse`. */
-import { createHub, type EventStream, type Hub } from '@sse/core'
+import { type AuthorizeContext, createHub, type EventStream, type Hub } from '@sse/core'
 import type { Request, RequestHandler, Response } from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
 import { type SseHubOptions, type SseOptions, sse, sseHub } from '../src/index.ts'
@@ -26,6 +26,24 @@ describe('sseHub', () => {
     hub.publish('clock', { event: 'tick', data: 1200 })
   })
 
+  it('hands authorize the request and the topics it asks for', () => {
+    const hub = createHub<Clock>()
+    sseHub<Clock>({
+      hub,
+      topics: () => ['clock'],
+      authorize: (req, context) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        expectTypeOf(context).toEqualTypeOf<AuthorizeContext>()
+        expectTypeOf(context.topics).toEqualTypeOf<readonly string[]>()
+        return context.topics.every((topic) => topic === 'clock')
+      },
+      key: (req) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        return req.get('x-user-id')
+      },
+    })
+  })
+
   it('infers the map from the hub', () => {
     const hub: Hub<Clock> = createHub<Clock>()
     expectTypeOf(sseHub({ hub, topics: () => ['clock'] })).toEqualTypeOf<RequestHandler>()
@@ -38,6 +56,18 @@ describe('sseHub', () => {
     sseHub<Clock>({ hub })
     // @ts-expect-error authorize answers with a boolean or a refusal
     sseHub<Clock>({ hub, topics: () => ['clock'], authorize: () => 'yes' })
+    // @ts-expect-error returning nothing no longer allows (it fails closed, with a 500)
+    sseHub<Clock>({ hub, topics: () => ['clock'], authorize: () => undefined })
+    sseHub<Clock>({
+      hub,
+      topics: () => ['clock'],
+      // @ts-expect-error nor does an async authorize that may resolve to nothing
+      authorize: async (req) => (req.get('x') ? true : undefined),
+    })
+    // @ts-expect-error a missing return is caught the same way
+    sseHub<Clock>({ hub, topics: () => ['clock'], authorize: (req) => void req })
+    // @ts-expect-error key is a string (or undefined for no per-key limit)
+    sseHub<Clock>({ hub, topics: () => ['clock'], key: () => 42 })
     // @ts-expect-error Last-Event-ID is read from the request, not passed
     sseHub<Clock>({ hub, topics: () => ['clock'], lastEventId: '1' })
     // @ts-expect-error a hub of another event map

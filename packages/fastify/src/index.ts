@@ -36,7 +36,7 @@ export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
 type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>
 type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>
 
-/** Options of `sseHub`: the hub, `topics(request)`, optional `authorize(request)` and `filter(request)`, and stream options. */
+/** Options of `sseHub`: the hub, `topics(request)`, optional `authorize(request, { topics })`, `key(request)` and `filter(request)`, and stream options. */
 export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<AnyRequest, M>
 
 export interface SsePluginOptions {
@@ -75,8 +75,14 @@ export function sse<M extends object = DefaultEventMap>(
   return createNodeEventStream<M>(request.raw, reply.raw, options)
 }
 
+/** The default `key` of `sseHub`: the client's address (`request.ip`, which follows Fastify's `trustProxy`). */
+const clientAddress = (request: AnyRequest): string | undefined => request.ip || undefined
+
 /**
- * A route handler subscribing each request to hub topics chosen from it, after `authorize`.
+ * A route handler subscribing each request to hub topics chosen from it, after `authorize` (only
+ * `true` allows) and within the hub's limits (`key` defaults to `request.ip`). What `topics` or
+ * `authorize` throw is a 500 with a generic body, reported on `hub.on('error')`, not to Fastify's
+ * error handler.
  *
  * @example
  * fastify.get('/events', sseHub({ hub, topics: (request) => ['news'] }))
@@ -86,7 +92,7 @@ export function sseHub<M extends object = DefaultEventMap>(
 ): RouteHandlerMethod<RawServerBase> {
   const { hub, topics, authorize, filter, ...streamOptions } = options
   return async (request, reply) => {
-    const decision = await decideHubRoute(request, options)
+    const decision = await decideHubRoute(request, { ...options, key: options.key ?? clientAddress })
     if (decision.kind === 'refuse') {
       const { status, headers, body } = decision.response
       return reply.code(status).headers(headers).send(body)

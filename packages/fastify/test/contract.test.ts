@@ -1,10 +1,11 @@
 /**
  * The adapter contract against a real Fastify 5 on a real socket, over HTTP/1.1 and over h2c
  * (`fastify({ http2: true })`). `/stream` opens a per-client stream with `reply.sse()` (the
- * plugin) or `sse(request, reply)` (no plugin); `/hub` is `sseHub`. With the plugin,
- * `fastify.close()` ends the open streams itself, so `close()` is `app.close()` under a deadline;
- * without it, `close()` destroys the sockets first. Nothing Fastify logs at `warn` or above is
- * expected from any case.
+ * plugin) or `sse(request, reply)` (no plugin); `/hub` is `sseHub` with the suite's `authorize`
+ * and `key`. With the plugin, `fastify.close()` ends the open streams itself, so `close()` is
+ * `app.close()` under a deadline; without it, `close()` destroys the sockets first. Nothing
+ * Fastify logs at `warn` or above is expected from any case (a 500 from a failing `authorize`
+ * included: it is an answer, not an error handed to Fastify).
  */
 import { type AdapterFixture, describeAdapterContract } from '@sse/test-utils'
 import fastify, { type FastifyInstance, type RawServerBase } from 'fastify'
@@ -27,7 +28,15 @@ async function routes<S extends RawServerBase>(
     const stream = plugin ? reply.sse(fixture.streamOptions) : sse(request, reply, fixture.streamOptions)
     fixture.onStream(stream, request.url)
   })
-  app.get(fixture.paths.hub, sseHub({ hub: fixture.hub, topics: (request) => fixture.topicsOf(request.url) }))
+  app.get(
+    fixture.paths.hub,
+    sseHub({
+      hub: fixture.hub,
+      topics: (request) => fixture.topicsOf(request.url),
+      authorize: (request, context) => fixture.authorize(request.url, context),
+      key: (request) => fixture.key(request.url),
+    }),
+  )
   return listen(app, { destroySockets: !plugin })
 }
 

@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import cors from '@fastify/cors'
-import { createHub, type EventStream, type Hub } from '@sse/core'
+import { type AuthorizeResult, createHub, type EventStream, type Hub, type HubOptions } from '@sse/core'
 import {
   type EventStreamReader,
   type OpenEventStreamOptions,
@@ -29,8 +29,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-function newHub(): Hub {
-  const hub = createHub({ heartbeat: false })
+function newHub(options: HubOptions = {}): Hub {
+  const hub = createHub({ heartbeat: false, ...options })
   cleanups.push(() => hub.close({ retry: false }))
   return hub
 }
@@ -109,8 +109,11 @@ describe('refusing a request', () => {
     expect(handled).toBe(1)
   })
 
-  it("answers sseHub's authorize: a refusal, false (403), 204, allow; a throw goes to Fastify's error handler", async () => {
+  it("answers sseHub's authorize: a refusal, false (403), 204, true; a throw or nothing is a generic 500 that Fastify's error handler never sees", async () => {
     const hub = newHub()
+    const hubErrors: unknown[] = []
+    hub.on('error', (error) => hubErrors.push(error))
+    const storeDown = new Error('token store down at 10.0.0.3')
     const logs = captureLogs()
     const app = fastify({ logger: logs.logger })
     await app.register(ssePlugin)
@@ -119,7 +122,7 @@ describe('refusing a request', () => {
       sseHub({
         hub,
         topics: () => ['news'],
-        authorize: async (request) => {
+        authorize: async (request): Promise<AuthorizeResult> => {
           const { as } = request.query as { as?: string }
           if (as === 'anonymous') {
             return {
@@ -130,12 +133,17 @@ describe('refusing a request', () => {
           }
           if (as === 'banned') return false
           if (as === 'gone') return { status: 204 }
-          if (as === 'broken') throw new Error('token store down')
+          if (as === 'broken') throw storeDown
           if (as === 'user') return true
-          return undefined
+          // A forgotten `return`, as plain JavaScript (or a cast) can still hand back.
+          return undefined as unknown as AuthorizeResult
         },
       }),
     )
+    // A plain route that throws, for contrast: that error does go to Fastify's error handler.
+    app.get('/crash', () => {
+      throw new Error('handler bug')
+    })
     const server = await serve(app)
 
     const anonymous = await get(`${server.url}/events?as=anonymous`)
@@ -152,25 +160,34 @@ describe('refusing a request', () => {
     expect(gone.status).toBe(204)
     expect(gone.body).toBe('')
 
-    const broken = await get(`${server.url}/events?as=broken`)
-    expect(broken.status).toBe(500)
-    expect(broken.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(JSON.parse(broken.body)).toEqual({
-      statusCode: 500,
-      error: 'Internal Server Error',
-      message: 'token store down',
-    })
-    // Fastify's error handler logged it: the one line of this test, which also shows the capture works.
-    expect(logs.lines).toHaveLength(1)
-    expect(logs.lines[0]).toMatchObject({ level: 50, err: { message: 'token store down' } })
+    for (const as of ['broken', 'nothing']) {
+      const failed = await get(`${server.url}/events?as=${as}`)
+      expect(failed.status, as).toBe(500)
+      expect(failed.headers.get('content-type'), as).toBe('application/json; charset=utf-8')
+      expect(JSON.parse(failed.body), as).toEqual({ error: 'internal error' })
+    }
+    // The detail went to the hub's error event, not to Fastify (which logged nothing for them).
+    expect(hubErrors).toEqual([
+      storeDown,
+      expect.objectContaining({
+        code: 'SSE_INVALID_OPTION',
+        message: expect.stringMatching(/^authorize returned undefined/),
+      }),
+    ])
+    expect(logs.lines).toEqual([])
     expect(hub.size).toBe(0)
 
-    for (const as of ['user', 'nothing']) {
-      const reader = await open(`${server.url}/events?as=${as}`)
-      expect(reader.status, as).toBe(200)
-      expect(reader.headers['content-type']).toBe('text/event-stream; charset=utf-8')
-    }
-    await hubSize(hub, 2)
+    const crash = await get(`${server.url}/crash`)
+    expect(crash.status).toBe(500)
+    expect(JSON.parse(crash.body)).toMatchObject({ message: 'handler bug' })
+    // Fastify's error handler logged that one: the one line of this test, which also shows the capture works.
+    expect(logs.lines).toHaveLength(1)
+    expect(logs.lines[0]).toMatchObject({ level: 50, err: { message: 'handler bug' } })
+
+    const reader = await open(`${server.url}/events?as=user`)
+    expect(reader.status).toBe(200)
+    expect(reader.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    await hubSize(hub, 1)
   })
 
   it('stops the eventsource client for good with 204', async () => {
@@ -199,6 +216,51 @@ describe('refusing a request', () => {
     // CLOSED: the client schedules no reconnection (a transient failure would be CONNECTING).
     expect(source.readyState).toBe(EventSource.CLOSED)
     expect(requests).toBe(1)
+  })
+})
+
+describe('limits', () => {
+  it("keys streams by the client's address (request.ip) by default: past maxStreamsPerKey, 429 with Retry-After", async () => {
+    const hub = newHub({ maxStreamsPerKey: 2 })
+    const logs = captureLogs()
+    const app = fastify({ logger: logs.logger })
+    app.get('/events', sseHub({ hub, topics: () => ['news'] }))
+    app.get('/unkeyed', sseHub({ hub, topics: () => ['news'], key: () => undefined }))
+    const server = await serve(app)
+    const first = await open(`${server.url}/events`)
+    const second = await open(`${server.url}/events`)
+    expect([first.status, second.status]).toEqual([200, 200])
+    await hubSize(hub, 2)
+    expect(hub.keySize('127.0.0.1')).toBe(2)
+
+    const third = await get(`${server.url}/events`)
+    expect(third.status).toBe(429)
+    expect(third.headers.get('retry-after')).toBe('5')
+    expect(third.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
+    // A route whose key returns undefined has no per-key limit.
+    expect((await open(`${server.url}/unkeyed`)).status).toBe(200)
+    await hubSize(hub, 3)
+
+    await first.close()
+    await pollUntil(() => hub.keySize('127.0.0.1') === 1, WAIT_MS, 'the closed stream to free its place')
+    expect((await open(`${server.url}/events`)).status).toBe(200)
+    expect(logs.lines).toEqual([])
+  })
+
+  it("follows Fastify's trustProxy: behind one, each forwarded client is its own key", async () => {
+    const hub = newHub({ maxStreamsPerKey: 1 })
+    const app = fastify({ trustProxy: '127.0.0.1' })
+    app.get('/events', sseHub({ hub, topics: () => ['news'] }))
+    const server = await serve(app)
+    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
+    const ann = await open(`${server.url}/events`, { headers: forwarded('203.0.113.7') })
+    const bob = await open(`${server.url}/events`, { headers: forwarded('203.0.113.8') })
+    expect([ann.status, bob.status]).toEqual([200, 200])
+    await hubSize(hub, 2)
+    expect((await get(`${server.url}/events`, forwarded('203.0.113.7'))).status).toBe(429)
+    expect(hub.keySize('203.0.113.7')).toBe(1)
+    expect(hub.keySize('127.0.0.1')).toBe(0)
   })
 })
 

@@ -1,6 +1,11 @@
 /** Types of the public surface: typed events on `reply.sse()`, `sse()` and `sseHub`, on HTTP/1.1 and HTTP/2 apps. */
-import { createHub, type EventStream } from '@sse/core'
-import fastify, { type RawServerBase, type RouteHandlerMethod } from 'fastify'
+import { type AuthorizeContext, createHub, type EventStream } from '@sse/core'
+import fastify, {
+  type FastifyRequest,
+  type RawServerBase,
+  type RouteGenericInterface,
+  type RouteHandlerMethod,
+} from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   type SseHubOptions,
@@ -12,6 +17,9 @@ import {
 } from '../src/index.ts'
 
 type Events = { tick: string; price: { symbol: string; price: number } }
+
+/** What `sseHub`'s callbacks get: a request of any raw server (HTTP/1.1 or HTTP/2). */
+type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>
 
 describe('reply.sse()', () => {
   it('types send by event name', () => {
@@ -77,10 +85,40 @@ describe('sseHub', () => {
       }),
     )
     fastify({ http2: true }).get('/events', sseHub({ hub, topics: () => ['news'], authorize: () => false }))
-    // @ts-expect-error authorize answers allow, false or a refusal, not a string
+    // @ts-expect-error authorize answers true, false or a refusal, not a string
     sseHub({ hub, topics: () => ['news'], authorize: () => 'no' })
+    // @ts-expect-error returning nothing no longer allows (it fails closed, with a 500)
+    sseHub({ hub, topics: () => ['news'], authorize: () => undefined })
+    sseHub({
+      hub,
+      topics: () => ['news'],
+      // @ts-expect-error nor does an async authorize that may resolve to nothing
+      authorize: async (request) => (request.headers.authorization ? true : undefined),
+    })
+    // @ts-expect-error key is a string (or undefined for no per-key limit)
+    sseHub({ hub, topics: () => ['news'], key: () => 42 })
     // @ts-expect-error topics are strings
     sseHub({ hub, topics: () => [1] })
+  })
+  it('hands authorize the request and the topics it asks for, and key the request', () => {
+    const hub = createHub()
+    fastify().get(
+      '/events',
+      sseHub({
+        hub,
+        topics: () => ['news'],
+        authorize: (request, context) => {
+          expectTypeOf(request).toEqualTypeOf<AnyRequest>()
+          expectTypeOf(context).toEqualTypeOf<AuthorizeContext>()
+          expectTypeOf(context.topics).toEqualTypeOf<readonly string[]>()
+          return context.topics.includes('news')
+        },
+        key: (request) => {
+          expectTypeOf(request).toEqualTypeOf<AnyRequest>()
+          return request.headers['x-user-id'] as string | undefined
+        },
+      }),
+    )
   })
 })
 

@@ -25,7 +25,7 @@ import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status'
 /** Options of a stream (`Last-Event-ID` is read from the request), and the body's queue size in bytes. */
 export type SseOptions = Omit<EventStreamOptions, 'lastEventId'> & { highWaterMark?: number | undefined }
 
-/** Options of `sseHub`: the hub, `topics(c)`, optional `authorize(c)` and `filter(c)`, and stream options. */
+/** Options of `sseHub`: the hub, `topics(c)`, optional `authorize(c, { topics })`, `key(c)` and `filter(c)`, and stream options. */
 export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<Context, M> & {
   highWaterMark?: number | undefined
 }
@@ -74,7 +74,18 @@ export function sse<M extends object = DefaultEventMap>(
 }
 
 /**
- * A handler subscribing each request to hub topics chosen from it, after `authorize`.
+ * The default `key` of `sseHub`: the client's address where the runtime says it (`@hono/node-server`
+ * puts the Node request in `c.env.incoming`); elsewhere none, so pass `key` (a user, a session).
+ */
+const clientAddress = (c: Context): string | undefined =>
+  (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket
+    ?.remoteAddress
+
+/**
+ * A handler subscribing each request to hub topics chosen from it, after `authorize` (only `true`
+ * allows) and within the hub's limits (`key` defaults to the client's address under
+ * `@hono/node-server`). What `topics` or `authorize` throw is a 500 with a generic body, reported
+ * on `hub.on('error')`, not to `app.onError`.
  *
  * @example
  * app.get('/events', sseHub({ hub, topics: (c) => (c.req.query('topics') ?? 'news').split(',') }))
@@ -82,7 +93,7 @@ export function sse<M extends object = DefaultEventMap>(
 export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): Handler {
   const { hub, topics, authorize, filter, ...streamOptions } = options
   return async (c) => {
-    const decision = await decideHubRoute(c, options)
+    const decision = await decideHubRoute(c, { ...options, key: options.key ?? clientAddress })
     if (decision.kind === 'subscribe')
       return sse<M>(c, (stream) => hub.subscribe(stream, decision), streamOptions)
     const { status, headers, body } = decision.response

@@ -1,7 +1,8 @@
 /**
  * The adapter contract against a real Hono app served by `@hono/node-server` on a real socket
- * (port 0): `/stream` is `sse(c, run)`, `/hub` is `sseHub`, over HTTP/1.1 (read with
- * `eventsource-parser` and the `eventsource` client) and over HTTP/2 (h2c).
+ * (port 0): `/stream` is `sse(c, run)`, `/hub` is `sseHub` with the suite's `authorize` and
+ * `key`, over HTTP/1.1 (read with `eventsource-parser` and the `eventsource` client) and over
+ * HTTP/2 (h2c).
  */
 import { type AdapterFixture, describeAdapterContract } from '@sse/test-utils'
 import { Hono } from 'hono'
@@ -21,7 +22,12 @@ function buildApp(fixture: AdapterFixture): Hono {
   )
   app.get(
     fixture.paths.hub,
-    sseHub({ hub: fixture.hub, topics: (c) => fixture.topicsOf(pathAndQuery(c.req.url)) }),
+    sseHub({
+      hub: fixture.hub,
+      topics: (c) => fixture.topicsOf(pathAndQuery(c.req.url)),
+      authorize: (c, context) => fixture.authorize(pathAndQuery(c.req.url), context),
+      key: (c) => fixture.key(pathAndQuery(c.req.url)),
+    }),
   )
   return app
 }

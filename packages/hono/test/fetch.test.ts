@@ -350,6 +350,26 @@ describe('the client leaving', () => {
     expect(reasons).toEqual(['client'])
   })
 
+  it('knows no client address without a Node server: no per-key limit unless key is given', async () => {
+    const hub = testHub({ heartbeat: false, maxStreamsPerKey: 1 })
+    const unkeyed = buildApp(hub)
+    const readers = await Promise.all(
+      [1, 2].map(async () => readResponse(await request(unkeyed.app, '/hub?topics=a'))),
+    )
+    await pollUntil(() => hub.size === 2, 5000, 'two streams without a key')
+    // With a key of its own (a user, a session), the limit applies on any runtime.
+    const keyed = buildApp(hub, undefined, { key: (c) => c.req.header('x-user') })
+    const ann = readResponse(await request(keyed.app, '/hub?topics=a', { headers: { 'x-user': 'ann' } }))
+    await pollUntil(() => hub.keySize('ann') === 1, 5000, "ann's stream")
+    const again = await request(keyed.app, '/hub?topics=a', { headers: { 'x-user': 'ann' } })
+    expect(again.status).toBe(429)
+    expect(again.headers.get('retry-after')).toBe('5')
+    await Promise.all(
+      [...readers, ann].map((reader) => withTimeout(reader.cancel(), 5000, 'cancelling a body')),
+    )
+    expect(hub.size).toBe(0)
+  })
+
   it('a client that left while authorize ran is never subscribed', async () => {
     const hub = testHub()
     const subscribed: unknown[] = []

@@ -1,11 +1,18 @@
 /**
  * What only Hono has, on real sockets through `@hono/node-server`: HTTP/2 over TLS, Hono's own
  * middleware in front of a stream (`compress()`, `cors()`, `etag()`, headers set before and
- * after `next()`), `authorize` refusals and errors reaching `app.onError`, a stream callback
+ * after `next()`), `authorize` refusals and failures (a generic 500 that `app.onError` never sees),
+ * the client's address as the default key of the hub's per-key limit, a stream callback
  * that throws or rejects, client aborts and a graceful shutdown with many streams open.
  */
 import { createHub, type EventStream, type Hub } from '@sse/core'
-import { type OpenEventStreamOptions, openEventStream, pollUntil, withTimeout } from '@sse/test-utils'
+import {
+  type OpenEventStreamOptions,
+  openEventStream,
+  pollUntil,
+  readAnswer,
+  withTimeout,
+} from '@sse/test-utils'
 import { Hono } from 'hono'
 import { compress } from 'hono/compress'
 import { cors } from 'hono/cors'
@@ -294,14 +301,18 @@ describe('other middleware', () => {
 describe('authorize', () => {
   async function serveAuthorized(authorize: SseHubOptions['authorize'], onError = true) {
     const app = new Hono()
+    const handled: unknown[] = []
     if (onError) {
-      app.onError((error, c) =>
-        c.json({ handled: error instanceof Error ? error.message : String(error) }, 500),
-      )
+      app.onError((error, c) => {
+        handled.push(error)
+        return c.json({ handled: error instanceof Error ? error.message : String(error) }, 500)
+      })
     }
     const hub = testHub()
+    const hubErrors: unknown[] = []
+    hub.on('error', (error) => hubErrors.push(error))
     routes(app, hub, { authorize })
-    return { server: await serve(app), hub }
+    return { server: await serve(app), hub, hubErrors, handled }
   }
 
   it('refuses with 401 and a JSON body and headers, 403 on false, 204 with no body', async () => {
@@ -343,27 +354,121 @@ describe('authorize', () => {
     expect(hub.size).toBe(0)
   })
 
-  it('a throwing or rejecting authorize goes to app.onError', async () => {
-    const { server, hub } = await serveAuthorized(async (c) => {
-      if (c.req.query('how') === 'throw') throw new Error('auth backend down')
-      throw new HTTPException(503, { message: 'try later' })
+  it('a throwing or rejecting authorize is a generic 500 that app.onError never sees; the error goes to hub.on("error")', async () => {
+    const down = new Error('auth backend down at 10.0.0.3')
+    const later = new HTTPException(503, { message: 'try later' })
+    const { server, hub, hubErrors, handled } = await serveAuthorized(async (c) => {
+      if (c.req.query('how') === 'throw') throw down
+      throw later
     })
     const thrown = await request(`${server.url}/hub?topics=a&how=throw`)
     expect(thrown.response.status).toBe(500)
-    expect(JSON.parse(thrown.text)).toEqual({ handled: 'auth backend down' })
+    expect(thrown.response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(JSON.parse(thrown.text)).toEqual({ error: 'internal error' })
+    // An HTTPException is a failure of authorize too, not a way to answer: return a Refusal for that.
     const rejected = await request(`${server.url}/hub?topics=a`)
-    expect(JSON.parse(rejected.text)).toEqual({ handled: 'try later' })
+    expect(rejected.response.status).toBe(500)
+    expect(JSON.parse(rejected.text)).toEqual({ error: 'internal error' })
+    expect(hubErrors).toEqual([down, later])
+    expect(handled).toEqual([])
     expect(hub.size).toBe(0)
   })
 
-  it("without app.onError, Hono's default error handling answers", async () => {
-    vi.spyOn(console, 'error').mockImplementation(() => {})
-    const { server } = await serveAuthorized(() => {
-      throw new HTTPException(401, { message: 'no token' })
-    }, false)
+  it('fails closed: an authorize that returns nothing is a generic 500, without app.onError too', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    // A forgotten `return`, as plain JavaScript (or a cast) can still hand back.
+    const { server, hub, hubErrors } = await serveAuthorized(() => undefined as unknown as boolean, false)
     const { response, text } = await request(`${server.url}/hub?topics=a`)
-    expect(response.status).toBe(401)
-    expect(text).toBe('no token')
+    expect(response.status).toBe(500)
+    expect(JSON.parse(text)).toEqual({ error: 'internal error' })
+    expect(hubErrors).toEqual([
+      expect.objectContaining({
+        code: 'SSE_INVALID_OPTION',
+        message: expect.stringMatching(/^authorize returned undefined/),
+      }),
+    ])
+    // Hono's default error handler (which logs) was not involved either.
+    expect(logged).not.toHaveBeenCalled()
+    expect(hub.size).toBe(0)
+  })
+})
+
+describe('limits', () => {
+  it.each([
+    { protocol: 'http1', http2: false },
+    { protocol: 'h2c', http2: true },
+  ] as const)(
+    "keys streams by the client's address under @hono/node-server: past maxStreamsPerKey, 429 with Retry-After ($protocol)",
+    async ({ protocol, http2 }) => {
+      const app = new Hono()
+      const hub = testHub({ heartbeat: false, maxStreamsPerKey: 2 })
+      routes(app, hub)
+      app.get('/unkeyed', sseHub({ hub, topics: () => ['a'], key: () => undefined }))
+      const server = await serve(app, protocol)
+      const first = await open(`${server.url}/hub?topics=a`, { http2 })
+      const second = await open(`${server.url}/hub?topics=a`, { http2 })
+      expect([first.status, second.status]).toEqual([200, 200])
+      await pollUntil(() => hub.size === 2, 5000, 'two streams of one client')
+      expect(hub.keySize('127.0.0.1')).toBe(2)
+
+      const third = await readAnswer(`${server.url}/hub?topics=a`, { http2 })
+      expect(third.status).toBe(429)
+      expect(third.headers['retry-after']).toBe('5')
+      expect(third.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
+      // A route whose key returns undefined has no per-key limit.
+      expect((await open(`${server.url}/unkeyed`, { http2 })).status).toBe(200)
+      await pollUntil(() => hub.size === 3, 5000, 'the unkeyed stream to subscribe')
+
+      await first.close()
+      await pollUntil(() => hub.keySize('127.0.0.1') === 1, 5000, 'the closed stream to free its place')
+      expect((await open(`${server.url}/hub?topics=a`, { http2 })).status).toBe(200)
+    },
+  )
+
+  it('answers 503 with Retry-After once the hub holds maxStreams', async () => {
+    const app = new Hono()
+    const hub = testHub({ heartbeat: false, maxStreams: 1 })
+    routes(app, hub)
+    const server = await serve(app)
+    expect((await open(`${server.url}/hub?topics=a`)).status).toBe(200)
+    await pollUntil(() => hub.size === 1, 5000, 'the first stream')
+    const full = await request(`${server.url}/hub?topics=b`)
+    expect(full.response.status).toBe(503)
+    expect(full.response.headers.get('retry-after')).toBe('5')
+    expect(hub.size).toBe(1)
+  })
+})
+
+describe('a client that stops reading, on @hono/node-server', () => {
+  it('is closed as slow and its connection is released, not left open behind the queued body', async () => {
+    // Before, the Web sink's close() only ended the body after its queued chunks were read, and
+    // node-server reads the next chunk only once the socket drained: a stalled client kept its
+    // connection for good (found by bench/flow.mjs: 105 connections left open, 100 elsewhere).
+    const app = new Hono()
+    const streams: EventStream[] = []
+    app.get('/flood', (c) =>
+      sse(c, (stream) => void streams.push(stream), { heartbeat: false, slowAfterMs: 300 }),
+    )
+    const { url, server } = await serve(app)
+    let connections = 0
+    server.on('connection', (socket: { once(event: 'close', listener: () => void): void }) => {
+      connections++
+      socket.once('close', () => connections--)
+    })
+    const reader = await open(`${url}/flood`)
+    await reader.waitForComments(1)
+    reader.pause()
+    await pollUntil(() => streams.length === 1, 5000, 'the stream')
+    const [stream] = streams
+    const payload = 'x'.repeat(16 * 1024)
+    while (!stream!.closed) {
+      if (await stream!.ready()) stream!.send({ data: payload })
+    }
+    expect(stream!.closeReason).toBe('slow')
+    // The server releases the connection by itself, while the client is still stalled.
+    expect(connections).toBe(1)
+    await pollUntil(() => connections === 0, 10_000, 'the server to release the stalled connection')
   })
 })
 

@@ -20,7 +20,7 @@ import type { Context, Middleware } from 'koa'
 /** Options of a stream; `Last-Event-ID` is read from the request. */
 export type SseOptions = Omit<EventStreamOptions, 'lastEventId'>
 
-/** Options of `sseHub`: the hub, `topics(ctx)`, optional `authorize(ctx)` and `filter(ctx)`, and stream options. */
+/** Options of `sseHub`: the hub, `topics(ctx)`, optional `authorize(ctx, { topics })`, `key(ctx)` and `filter(ctx)`, and stream options. */
 export type SseHubOptions<M extends object = DefaultEventMap> = HubRouteOptions<Context, M>
 
 /**
@@ -47,9 +47,14 @@ export function sse<M extends object = DefaultEventMap>(ctx: Context, options?: 
   return createNodeEventStream<M>(ctx.req, ctx.res, options)
 }
 
+/** The default `key` of `sseHub`: the client's address (`ctx.ip`, which follows Koa's `app.proxy`). */
+const clientAddress = (ctx: Context): string | undefined => ctx.ip || ctx.req.socket.remoteAddress
+
 /**
- * Middleware subscribing each request to hub topics chosen from it, after `authorize`.
- * A refusal is a plain Koa response; errors propagate to your error middleware.
+ * Middleware subscribing each request to hub topics chosen from it, after `authorize` (only
+ * `true` allows) and within the hub's limits (`key` defaults to `ctx.ip`). A refusal is a plain
+ * Koa response. What `topics` or `authorize` throw is a 500 with a generic body, reported on
+ * `hub.on('error')`, not to your error middleware.
  *
  * @example
  * router.get('/events', sseHub({ hub, topics: (ctx) => String(ctx.query.topics ?? 'news').split(',') }))
@@ -57,7 +62,7 @@ export function sse<M extends object = DefaultEventMap>(ctx: Context, options?: 
 export function sseHub<M extends object = DefaultEventMap>(options: SseHubOptions<M>): Middleware {
   const { hub, topics, authorize, filter, ...streamOptions } = options
   return async (ctx) => {
-    const decision = await decideHubRoute(ctx, options)
+    const decision = await decideHubRoute(ctx, { ...options, key: options.key ?? clientAddress })
     if (decision.kind === 'subscribe') {
       await hub.subscribe(sse<M>(ctx, streamOptions), decision)
       return

@@ -1,7 +1,7 @@
 /**
  * The adapter contract against a real Koa 3 app with `@koa/router`: `/stream` is `sse(ctx)`,
- * `/hub` is `sseHub`, on a real socket on port 0, over HTTP/1.1 and over HTTP/2 (h2c, through
- * Node's compatibility API, which Koa runs on unchanged).
+ * `/hub` is `sseHub` with the suite's `authorize` and `key`, on a real socket on port 0, over
+ * HTTP/1.1 and over HTTP/2 (h2c, through Node's compatibility API, which Koa runs on unchanged).
  */
 import Router from '@koa/router'
 import {
@@ -19,7 +19,15 @@ function buildApp(fixture: AdapterFixture): Koa {
   router.get(fixture.paths.stream, (ctx) => {
     fixture.onStream(sse(ctx, fixture.streamOptions), ctx.url)
   })
-  router.get(fixture.paths.hub, sseHub({ hub: fixture.hub, topics: (ctx) => fixture.topicsOf(ctx.url) }))
+  router.get(
+    fixture.paths.hub,
+    sseHub({
+      hub: fixture.hub,
+      topics: (ctx) => fixture.topicsOf(ctx.url),
+      authorize: (ctx, context) => fixture.authorize(ctx.url, context),
+      key: (ctx) => fixture.key(ctx.url),
+    }),
+  )
   app.use(router.routes()).use(router.allowedMethods())
   return app
 }

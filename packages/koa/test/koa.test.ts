@@ -1,6 +1,7 @@
 /**
- * What only Koa has: `@koa/router` (with prefixes and nesting), error middleware around
- * `authorize`, headers set upstream with `ctx.set`, middleware that runs after `await next()`,
+ * What only Koa has: `@koa/router` (with prefixes and nesting), error middleware that a failing
+ * `authorize` never reaches, `ctx.ip` (and `app.proxy`) as the default key of the hub's per-key
+ * limit, headers set upstream with `ctx.set`, middleware that runs after `await next()`,
  * `app.on('error')` when clients leave, shutdown, and replay through the `eventsource` client.
  * Every case runs a real Koa 3 app on a real socket (port 0), read with a real parser or client.
  */
@@ -16,6 +17,7 @@ import {
   type OpenEventStreamOptions,
   openEventStream,
   pollUntil,
+  readAnswer,
   readWithEventSource,
   type StartedServer,
   startHttp2Server,
@@ -179,10 +181,14 @@ describe('authorize', () => {
   async function serveWithErrorMiddleware(authorize: SseHubOptions['authorize']) {
     const { app, appErrors } = createApp()
     const hub = testHub()
+    const hubErrors: unknown[] = []
+    hub.on('error', (error) => hubErrors.push(error))
+    const caught: unknown[] = []
     app.use(async (ctx, next) => {
       try {
         await next()
       } catch (error) {
+        caught.push(error)
         ctx.status = 500
         ctx.body = { error: (error as Error).message }
       }
@@ -190,51 +196,58 @@ describe('authorize', () => {
     const router = new Router()
     router.get('/events', sseHub({ hub, topics: topicsFromQuery, authorize }))
     app.use(router.routes())
-    return { server: await serve(app), hub, appErrors }
+    return { server: await serve(app), hub, hubErrors, appErrors, caught }
   }
 
-  it('lets error middleware catch an authorize that throws, or rejects', async () => {
+  it('answers an authorize that throws or rejects with a generic 500: error middleware and app.on("error") never see it', async () => {
+    const down = new Error('session store is down at 10.0.0.3')
     for (const authorize of [
       () => {
-        throw new Error('session store is down')
+        throw down
       },
       async () => {
         await nextTurn()
-        throw new Error('session store is down')
+        throw down
       },
     ]) {
-      const { server, hub, appErrors } = await serveWithErrorMiddleware(authorize)
+      const { server, hub, hubErrors, appErrors, caught } = await serveWithErrorMiddleware(authorize)
       const { response, text } = await request(`${server.url}/events?topics=news`)
       expect(response.status).toBe(500)
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
-      expect(JSON.parse(text)).toEqual({ error: 'session store is down' })
+      // The adapter's own answer, not the middleware's `{ error: e.message }`: the message stays on the server.
+      expect(JSON.parse(text)).toEqual({ error: 'internal error' })
+      expect(hubErrors).toEqual([down])
+      expect(caught).toEqual([])
+      expect(appErrors).toEqual([])
       expect(hub.size).toBe(0)
-      expect(appErrors).toEqual([]) // handled by the middleware, so Koa reports nothing
     }
   })
 
-  it('without error middleware, a throw is Koa’s own 500 and reaches app.on("error")', async () => {
+  it('without error middleware, the same generic 500, nothing on app.on("error"), and ctx.throw is no way to refuse', async () => {
     const { app, appErrors } = createApp()
+    const hub = testHub()
+    const hubErrors: unknown[] = []
+    hub.on('error', (error) => hubErrors.push(error))
     const router = new Router()
     router.get(
       '/events',
       sseHub({
-        hub: testHub(),
+        hub,
         topics: topicsFromQuery,
-        authorize: () => {
-          throw new Error('boom')
-        },
+        authorize: (ctx) => ctx.throw(401, 'log in first'),
       }),
     )
     const server = await serve(app.use(router.routes()))
     const { response, text } = await request(`${server.url}/events?topics=news`)
+    // A throw is a failure of authorize, whatever it carries: return a Refusal to answer 401.
     expect(response.status).toBe(500)
-    expect(text).toBe('Internal Server Error')
-    expect(appErrors.map((error) => (error as Error).message)).toEqual(['boom'])
+    expect(JSON.parse(text)).toEqual({ error: 'internal error' })
+    expect(hubErrors).toEqual([expect.objectContaining({ status: 401, message: 'log in first' })])
+    expect(appErrors).toEqual([])
   })
 
-  it('refuses with 401 and a JSON body, 403 for false, 204 with no body; allows true and undefined', async () => {
-    const { server, hub, appErrors } = await serveWithErrorMiddleware((ctx) => {
+  it('refuses with 401 and a JSON body, 403 for false, 204 with no body; allows only true, and fails closed on undefined', async () => {
+    const { server, hub, hubErrors, appErrors, caught } = await serveWithErrorMiddleware((ctx) => {
       switch (ctx.query.as) {
         case 'anonymous':
           return {
@@ -249,7 +262,8 @@ describe('authorize', () => {
         case 'admin':
           return true
         default:
-          return undefined
+          // A forgotten `return`, as plain JavaScript (or a cast) can still hand back.
+          return undefined as unknown as boolean
       }
     })
     const url = (as: string) => `${server.url}/events?topics=news&as=${as}`
@@ -273,17 +287,27 @@ describe('authorize', () => {
     expect(noTopics.response.status).toBe(400)
     expect(JSON.parse(noTopics.text)).toEqual({ error: 'no topics to subscribe to' })
 
-    for (const as of ['admin', 'someone']) {
-      const reader = await open(url(as))
-      expect(reader.status, as).toBe(200)
-      await reader.waitForComments(1)
-    }
+    // undefined used to allow; now it is a 500 that says nothing, and the hub's error event says why.
+    const nothing = await request(url('someone'))
+    expect(nothing.response.status).toBe(500)
+    expect(JSON.parse(nothing.text)).toEqual({ error: 'internal error' })
+    expect(hubErrors).toEqual([
+      expect.objectContaining({
+        code: 'SSE_INVALID_OPTION',
+        message: expect.stringMatching(/^authorize returned undefined/),
+      }),
+    ])
+
+    const reader = await open(url('admin'))
+    expect(reader.status).toBe(200)
+    await reader.waitForComments(1)
     await pollUntil(
-      () => hub.size === 2,
+      () => hub.size === 1,
       5000,
-      () => `hub.size to be 2, is ${hub.size}`,
+      () => `hub.size to be 1, is ${hub.size}`,
     )
     expect(appErrors).toEqual([])
+    expect(caught).toEqual([])
   })
 
   it.each([
@@ -296,7 +320,7 @@ describe('authorize', () => {
     hub.on('subscribe', () => subscribed++)
     let entered = false
     let serverSawClose = false
-    let topicsCalled = false
+    let returned = false
     let release: () => void = () => {}
     const released = new Promise<void>((resolve) => {
       release = resolve
@@ -312,13 +336,11 @@ describe('authorize', () => {
       '/events',
       sseHub({
         hub,
-        topics: () => {
-          topicsCalled = true
-          return ['t']
-        },
+        topics: () => ['t'],
         authorize: async () => {
           entered = true
           await released // a session lookup still running when the client leaves
+          returned = true
           return true
         },
       }),
@@ -337,7 +359,7 @@ describe('authorize', () => {
     controller.abort()
     await pollUntil(() => serverSawClose, 5000, 'the server to see the client leave')
     release()
-    await pollUntil(() => topicsCalled, 5000, 'authorize to return and topics to run')
+    await pollUntil(() => returned, 5000, 'authorize to return')
     // The rest of the middleware runs in microtasks: one macrotask later it is done.
     await nextTurn()
     expect(subscribed).toBe(0)
@@ -356,6 +378,60 @@ describe('authorize', () => {
       'the error event of an EventSource answered with 204',
     )
     expect(source.readyState).toBe(EventSource.CLOSED)
+  })
+})
+
+describe('limits', () => {
+  it.each([
+    { protocol: 'HTTP/1.1', http2: false },
+    { protocol: 'HTTP/2', http2: true },
+  ])(
+    "keys streams by the client's address (ctx.ip) by default: past maxStreamsPerKey, 429 with Retry-After ($protocol)",
+    async ({ http2 }) => {
+      const { app, appErrors } = createApp()
+      const hub = testHub({ heartbeat: false, maxStreamsPerKey: 2 })
+      const router = new Router()
+      router.get('/events', sseHub({ hub, topics: topicsFromQuery }))
+      router.get('/unkeyed', sseHub({ hub, topics: topicsFromQuery, key: () => undefined }))
+      const server = await serve(app.use(router.routes()), { http2 })
+      const first = await open(`${server.url}/events?topics=news`, { http2 })
+      const second = await open(`${server.url}/events?topics=news`, { http2 })
+      expect([first.status, second.status]).toEqual([200, 200])
+      await pollUntil(() => hub.size === 2, 5000, 'two streams of one client')
+      expect(hub.keySize('127.0.0.1')).toBe(2)
+
+      const third = await readAnswer(`${server.url}/events?topics=news`, { http2 })
+      expect(third.status).toBe(429)
+      expect(third.headers['retry-after']).toBe('5')
+      expect(third.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
+      // A route whose key returns undefined has no per-key limit.
+      expect((await open(`${server.url}/unkeyed?topics=news`, { http2 })).status).toBe(200)
+      await pollUntil(() => hub.size === 3, 5000, 'the unkeyed stream to subscribe')
+
+      await first.close()
+      await pollUntil(() => hub.keySize('127.0.0.1') === 1, 5000, 'the closed stream to free its place')
+      expect((await open(`${server.url}/events?topics=news`, { http2 })).status).toBe(200)
+      expect(appErrors).toEqual([])
+    },
+  )
+
+  it("follows Koa's app.proxy: behind a proxy, each forwarded client is its own key", async () => {
+    const { app } = createApp()
+    app.proxy = true
+    const hub = testHub({ heartbeat: false, maxStreamsPerKey: 1 })
+    const router = new Router()
+    router.get('/events', sseHub({ hub, topics: topicsFromQuery }))
+    const server = await serve(app.use(router.routes()))
+    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
+    const ann = await open(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.7') })
+    const bob = await open(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.8') })
+    expect([ann.status, bob.status]).toEqual([200, 200])
+    await pollUntil(() => hub.size === 2, 5000, 'one stream per forwarded client')
+    const again = await request(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.7') })
+    expect(again.response.status).toBe(429)
+    expect(hub.keySize('203.0.113.7')).toBe(1)
+    expect(hub.keySize('127.0.0.1')).toBe(0)
   })
 })
 

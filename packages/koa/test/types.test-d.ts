@@ -1,6 +1,6 @@
 /** Types of `@sse/koa`: typed events flow from `sse<M>` and `sseHub<M>` to `send` and the hub. */
 import Router from '@koa/router'
-import { createHub, type EventStream, type Hub } from '@sse/core'
+import { type AuthorizeContext, createHub, type EventStream, type Hub } from '@sse/core'
 import type { Context, Middleware } from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
 import { type SseHubOptions, type SseOptions, sse, sseHub } from '../src/index.ts'
@@ -50,10 +50,36 @@ describe('sseHub', () => {
     new Router().get('/events', middleware)
   })
 
-  it('passes a Koa Context to topics, authorize and filter', () => {
+  it('passes a Koa Context to topics, authorize, key and filter, and authorize the topics', () => {
     expectTypeOf<Parameters<SseHubOptions['topics']>[0]>().toEqualTypeOf<Context>()
     expectTypeOf<Parameters<NonNullable<SseHubOptions['authorize']>>[0]>().toEqualTypeOf<Context>()
+    expectTypeOf<Parameters<NonNullable<SseHubOptions['authorize']>>[1]>().toEqualTypeOf<AuthorizeContext>()
+    expectTypeOf<Parameters<NonNullable<SseHubOptions['key']>>[0]>().toEqualTypeOf<Context>()
     sseHub({ hub: createHub(), topics: async () => ['a'], authorize: async () => false })
+    sseHub({
+      hub: createHub(),
+      topics: () => ['a'],
+      authorize: (_ctx, { topics }) => {
+        expectTypeOf(topics).toEqualTypeOf<readonly string[]>()
+        return topics.includes('a')
+      },
+      key: (ctx) => ctx.state.userId as string | undefined,
+    })
+  })
+
+  it('refuses an authorize that may return nothing: it fails closed', () => {
+    // @ts-expect-error returning nothing no longer allows (it is a 500)
+    sseHub({ hub: createHub(), topics: () => ['a'], authorize: () => undefined })
+    sseHub({
+      hub: createHub(),
+      topics: () => ['a'],
+      // @ts-expect-error nor does an async authorize that may resolve to nothing
+      authorize: async (ctx) => (ctx.get('x') ? true : undefined),
+    })
+    // @ts-expect-error authorize answers true, false or a refusal, not a string
+    sseHub({ hub: createHub(), topics: () => ['a'], authorize: () => 'yes' })
+    // @ts-expect-error key is a string (or undefined for no per-key limit)
+    sseHub({ hub: createHub(), topics: () => ['a'], key: () => 42 })
   })
 
   it('refuses a hub of another event map, and topics that are not strings', () => {

@@ -22,6 +22,7 @@ import {
   type BrokerEntry,
   type BrokerMessage,
   createEpoch,
+  DEFAULT_HISTORY_MAX_BYTES,
   type HistoryResult,
   type LogPosition,
   SseError,
@@ -36,6 +37,12 @@ export interface RedisBrokerOptions {
   prefix?: string | undefined
   /** Entries kept for replay, across topics (Redis trims in whole nodes, so a few more may stay). Default 1000. */
   historySize?: number | undefined
+  /**
+   * Bytes of entries kept for replay, across topics: the UTF-8 bytes of each entry's topic, event
+   * name and data, as Redis stores them. The oldest go first, except the newest entry, which stays
+   * whatever its size (instances read events from the log). Default 64 MiB.
+   */
+  historyMaxBytes?: number | undefined
   /** A command that takes longer fails with `SSE_BROKER_UNAVAILABLE`. Default 2000 ms. */
   commandTimeoutMs?: number | undefined
   /** Entries per read of the log. Default 512. */
@@ -61,16 +68,24 @@ if not epoch or redis.call('EXISTS', KEYS[2]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 end
 `
 
 /** Topics whose last seq is kept one by one; past it the least recently published merge into one floor. */
 const MAX_TRACKED_TOPICS = 10_000
 
-// KEYS: epoch, seq, log, last seq per topic (a sorted set), floor of the untracked topics.
-// ARGV: candidate epoch, topic, event, data, history size.
+// KEYS: epoch, seq, log, last seq per topic (a sorted set), floor of the untracked topics, bytes
+// of the log, size of each entry (a list, oldest first, of the log's newest entries).
+// ARGV: candidate epoch, topic, event, data, history size, history max bytes.
 // Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's.
+//
+// The byte bound: the log holds consecutive seqs up to the head (trimming only ever removes the
+// oldest), so its first seq is `seq - len + 1`, and the oldest entries go with one XTRIM MINID: the
+// log stays a suffix, which HISTORY's "first seq > after + 1" check and the readers' gap checks rely
+// on. Sizes live in their own list, so trimming never reads an entry's data. When MAXLEN trimmed the
+// log, the list's head is dropped to match; a log older than the list (written before sizes were
+// kept) counts as size 0 and is trimmed first. The total is re-summed from the list if it is lost.
 const PUBLISH = `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch)
@@ -80,6 +95,39 @@ if extra > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[4], extra)
   redis.call('SET', KEYS[5], popped[#popped])
 end
+local size = #ARGV[2] + #ARGV[3] + #ARGV[4]
+local listed = redis.call('RPUSH', KEYS[7], size)
+local total = redis.call('GET', KEYS[6])
+if total then
+  total = tonumber(total) + size
+else
+  total = 0
+  for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do total = total + tonumber(each) end
+end
+local len = redis.call('XLEN', KEYS[3])
+if listed > len then
+  for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, listed - len - 1)) do total = total - tonumber(each) end
+  redis.call('LTRIM', KEYS[7], listed - len, -1)
+  listed = len
+end
+local max = tonumber(ARGV[6])
+if total > max and len > 1 then
+  local drop = len - listed
+  local popped = 0
+  while total > max and len - drop > 1 do
+    local chunk = redis.call('LRANGE', KEYS[7], popped, popped + 127)
+    if #chunk == 0 then break end
+    for _, each in ipairs(chunk) do
+      if total <= max or len - drop <= 1 then break end
+      total = total - tonumber(each)
+      popped = popped + 1
+      drop = drop + 1
+    end
+  end
+  if popped > 0 then redis.call('LTRIM', KEYS[7], popped, -1) end
+  if drop > 0 then redis.call('XTRIM', KEYS[3], 'MINID', (seq - len + 1 + drop) .. '-0') end
+end
+redis.call('SET', KEYS[6], total)
 return {epoch, seq}
 `
 
@@ -132,7 +180,7 @@ if epoch == ARGV[2] and tonumber(redis.call('GET', KEYS[2])) < tonumber(ARGV[3])
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 end
 local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = false
@@ -181,10 +229,10 @@ function positiveInteger(name: string, value: number): number {
 }
 
 function withScripts(client: Redis): Scripted {
-  client.defineCommand('ssePublish', { numberOfKeys: 5, lua: PUBLISH })
-  client.defineCommand('sseHead', { numberOfKeys: 5, lua: HEAD })
-  client.defineCommand('sseHistory', { numberOfKeys: 5, lua: HISTORY })
-  client.defineCommand('ssePosition', { numberOfKeys: 5, lua: POSITION })
+  client.defineCommand('ssePublish', { numberOfKeys: 7, lua: PUBLISH })
+  client.defineCommand('sseHead', { numberOfKeys: 7, lua: HEAD })
+  client.defineCommand('sseHistory', { numberOfKeys: 7, lua: HISTORY })
+  client.defineCommand('ssePosition', { numberOfKeys: 7, lua: POSITION })
   return client as Scripted
 }
 
@@ -198,8 +246,17 @@ function withScripts(client: Redis): Scripted {
  * const hub = createHub({ broker: new RedisBroker({ redis: process.env.REDIS_URL, prefix: 'sse:app' }) })
  */
 export class RedisBroker implements Broker {
-  readonly #keys: [epoch: string, seq: string, log: string, topics: string, floor: string]
+  readonly #keys: [
+    epoch: string,
+    seq: string,
+    log: string,
+    topics: string,
+    floor: string,
+    bytes: string,
+    sizes: string,
+  ]
   readonly #historySize: number
+  readonly #historyMaxBytes: number
   readonly #readBatch: number
   readonly #timeoutMs: number
   readonly #commands: Scripted
@@ -230,8 +287,14 @@ export class RedisBroker implements Broker {
       `${prefix}:log`,
       `${prefix}:topics`,
       `${prefix}:topics-floor`,
+      `${prefix}:bytes`,
+      `${prefix}:sizes`,
     ]
     this.#historySize = positiveInteger('historySize', options.historySize ?? 1000)
+    this.#historyMaxBytes = positiveInteger(
+      'historyMaxBytes',
+      options.historyMaxBytes ?? DEFAULT_HISTORY_MAX_BYTES,
+    )
     this.#gate = new CommandGate(
       positiveInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       positiveInteger('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED),
@@ -307,6 +370,7 @@ export class RedisBroker implements Broker {
         message.event ?? '',
         message.data,
         this.#historySize,
+        this.#historyMaxBytes,
       ),
     )
     return { topic, event: message.event, data: message.data, epoch, seq: Number(seq) }

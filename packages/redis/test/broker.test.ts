@@ -338,6 +338,9 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
       expect(() => new RedisBroker({ maxQueued: bad })).toThrow(
         expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
       )
+      expect(() => new RedisBroker({ historyMaxBytes: bad })).toThrow(
+        expect.objectContaining({ code: 'SSE_INVALID_OPTION' }),
+      )
     }
   })
   it('paces each instance to its own streams: healthy readers on both get everything, only the stalled ones close as slow', async () => {
@@ -456,5 +459,98 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     expect(events(stale.sink).map((event) => [event.event, JSON.parse(event.data).reason])).toEqual([
       [RESET_EVENT, 'epoch'],
     ])
+  })
+  describe('history bounded by bytes (historyMaxBytes)', () => {
+    const MIB = 1024 * 1024
+
+    async function admin(): Promise<Redis> {
+      const client = new Redis(redis.url)
+      open.push({ close: () => void client.disconnect() })
+      return client
+    }
+
+    it('keeps the log under historyMaxBytes in Redis, and a reconnect past the trimmed bytes gets a reset', async () => {
+      const [hub] = await instances(1, { historyMaxBytes: MIB })
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      // 1 byte of topic + (256 KiB - 1) of data: exactly 4 entries fit in 1 MiB.
+      const data = (i: number) => `${i}:`.padEnd(256 * 1024 - 1, 'x')
+      const ids: string[] = []
+      for (let i = 0; i < 20; i++) ids.push(await hub!.publish('t', { data: data(i) }))
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(4)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(MIB)
+      expect(await redisAdmin.llen(`${key}:sizes`)).toBe(4)
+      // What Redis holds for the log: the 1 MiB kept, rounded up to the allocator's size classes
+      // (a 256 KiB value takes 320 KiB with jemalloc), not the 5 MiB published.
+      const usage = Number(await redisAdmin.call('MEMORY', 'USAGE', `${key}:log`, 'SAMPLES', '0'))
+      expect(usage).toBeGreaterThan(MIB)
+      expect(usage).toBeLessThan(1.5 * MIB)
+
+      const trimmed = connect(hub!, ['t'], ids[10])
+      await withTimeout(trimmed.ready, 5000, 'the replay after a trimmed id')
+      expect(events(trimmed.sink).map((event) => [event.event, JSON.parse(event.data).reason])).toEqual([
+        [RESET_EVENT, 'trimmed'],
+      ])
+      expect(events(trimmed.sink)[0]!.id).toBe(ids[19])
+      const recent = connect(hub!, ['t'], ids[16])
+      await withTimeout(recent.ready, 5000, 'the replay of the kept entries')
+      expect(events(recent.sink).map((event) => event.id)).toEqual(ids.slice(17))
+      expect(events(recent.sink).map((event) => event.data)).toEqual([17, 18, 19].map(data))
+    })
+
+    it('follows the trims by count: the sizes and their total are those of the entries kept', async () => {
+      const [hub] = await instances(1, { historySize: 10 })
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      for (let i = 0; i < 300; i++) await hub!.publish('t', { event: 'e', data: String(i) })
+      const kept = (await redisAdmin.xrange(`${key}:log`, '-', '+')) as [string, string[]][]
+      expect(kept.length).toBeLessThan(300) // MAXLEN ~ trims whole nodes: 10 or a few more stay
+      expect(await redisAdmin.llen(`${key}:sizes`)).toBe(kept.length)
+      const bytes = kept.reduce((sum, [, fields]) => sum + 1 + 1 + fields[5]!.length, 0)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(bytes)
+    })
+
+    it('keeps the newest entry whatever its size, so every instance still reads it live', async () => {
+      const [a, b] = await instances(2, { historyMaxBytes: 1000 })
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      const client = connect(b!, ['t'])
+      await withTimeout(client.ready, 5000, 'subscribe')
+      const small = await a!.publish('t', { data: 'small' })
+      const big = await a!.publish('t', { data: 'b'.repeat(5000) })
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(1)
+      await pollUntil(() => events(client.sink).length === 2, 5000, 'both events on the other instance')
+      expect(events(client.sink).map((event) => event.id)).toEqual([small, big])
+      const after = await a!.publish('t', { data: 'after' })
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(1)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(1 + 'after'.length)
+      await pollUntil(() => events(client.sink).length === 3, 5000, 'the next event')
+      expect(events(client.sink).map((event) => event.id)).toEqual([small, big, after])
+    })
+
+    it('starts the byte total over with a new epoch, and trims a log written before sizes were kept first', async () => {
+      const [hub] = await instances(1, { historyMaxBytes: 100 })
+      hub!.on('error', () => {}) // its reader sees the new epoch: SSE_BROKER_GAP, as after any lost log
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      for (let i = 0; i < 3; i++) await hub!.publish('t', { data: 'x'.repeat(19) })
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(60)
+      // The counter is lost (and with it the log's continuity): a new epoch, and a new total.
+      await redisAdmin.del(`${key}:seq`)
+      await hub!.publish('t', { data: 'y'.repeat(9) })
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(1)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(10)
+      expect(await redisAdmin.lrange(`${key}:sizes`, 0, -1)).toEqual(['10'])
+
+      // A log from before byte bounds: entries without sizes. They go first once the bound is passed.
+      for (let i = 0; i < 4; i++) await hub!.publish('t', { data: 'z'.repeat(19) })
+      await redisAdmin.del(`${key}:sizes`, `${key}:bytes`)
+      for (let i = 0; i < 6; i++) await hub!.publish('t', { data: 'w'.repeat(19) })
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(5)
+      expect(await redisAdmin.llen(`${key}:sizes`)).toBe(5)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(100)
+      const kept = (await redisAdmin.xrange(`${key}:log`, '-', '+')) as [string, string[]][]
+      expect(kept.map(([, fields]) => fields[5])).toEqual(Array(5).fill('w'.repeat(19)))
+    })
   })
 })

@@ -7,22 +7,28 @@
  * - `fixture.paths.stream` (`/stream`): the adapter's low-level call turns the request into an
  *   `EventStream` with `fixture.streamOptions`, then hands it to `fixture.onStream(stream, url)`.
  * - `fixture.paths.hub` (`/hub?topics=a,b`): the adapter's hub handler subscribes the request to
- *   `fixture.hub` with the topics `fixture.topicsOf(url)`.
+ *   `fixture.hub` with the topics `fixture.topicsOf(url)`, its `authorize` calling
+ *   `fixture.authorize(url, context)` and its `key` calling `fixture.key(url)`, both per request.
  *
  * `fixture.hub` is one stable object for the whole file (so an adapter may capture it when it
  * registers its routes); behind it the suite puts a fresh hub for every test. The server is
  * started once per file; the hub-shutdown cases start a second one with the same `start`.
  */
 import {
+  type AuthorizeContext,
+  type AuthorizeResult,
   createHub,
+  DEFAULT_MAX_TOPICS_PER_STREAM,
   type EventStream,
   type EventStreamOptions,
   type Hub,
   type HubCloseOptions,
   type HubEvents,
+  type HubLimits,
   type HubOptions,
   type HubStats,
   isSseError,
+  MAX_TOPIC_LENGTH,
   parseLogId,
   RESET_EVENT,
   type SseErrorCode,
@@ -30,6 +36,7 @@ import {
   type TypedEvent,
 } from '@sse/core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type PlainAnswer, readAnswer } from './read-answer.ts'
 import { type EventStreamReader, type OpenEventStreamOptions, openEventStream } from './read-events.ts'
 import {
   type EventSourceReader,
@@ -41,6 +48,15 @@ import { DEFAULT_TIMEOUT_MS, pollUntil, withTimeout } from './with-timeout.ts'
 
 /** Options of the per-client route's stream; the adapter reads `Last-Event-ID` itself. */
 export type ContractStreamOptions = Omit<EventStreamOptions, 'lastEventId'>
+
+/** The hub route's `authorize`, as the suite sets it: the request's URL (path and query) and what `authorize` is told. */
+export type ContractAuthorize = (
+  requestUrl: string,
+  context: AuthorizeContext,
+) => AuthorizeResult | Promise<AuthorizeResult>
+
+/** The hub route's `key`, as the suite sets it: from the request's URL (path and query). */
+export type ContractKey = (requestUrl: string) => string | undefined
 
 /** What the suite hands to `start`: everything the two routes need. */
 export interface AdapterFixture {
@@ -57,6 +73,18 @@ export interface AdapterFixture {
   onStream(stream: EventStream, requestUrl: string): void
   /** The topics of the hub route: `?topics=a,b` → `['a', 'b']`. */
   topicsOf(requestUrl: string): string[]
+  /**
+   * The `authorize` of the hub route, set by the current test (by default it allows every
+   * request). Wire it as `authorize: (req, context) => fixture.authorize(urlOf(req), context)`:
+   * it is read per request.
+   */
+  readonly authorize: ContractAuthorize
+  /**
+   * The `key` of the hub route, set by the current test (by default `undefined` for every
+   * request: no per-key limit). Wire it as `key: (req) => fixture.key(urlOf(req))`: it is read
+   * per request. The adapter's own default key (the client's address) is for its own tests.
+   */
+  readonly key: ContractKey
 }
 
 /** What `start` returns: the base URL (no trailing slash) and a `close` that always completes. */
@@ -111,6 +139,18 @@ class SuiteHub implements Hub {
     return this.current.topics()
   }
 
+  keySize(key: string): number {
+    return this.current.keySize(key)
+  }
+
+  get limits(): HubLimits {
+    return this.current.limits
+  }
+
+  reportError(error: unknown): void {
+    this.current.reportError(error)
+  }
+
   get stats(): HubStats {
     return this.current.stats
   }
@@ -133,14 +173,21 @@ interface HandedStream {
   readonly url: string
 }
 
+const allowEveryone: ContractAuthorize = () => true
+const noKey: ContractKey = () => undefined
+
 /** State shared by the cases of one `describeAdapterContract` block. */
 class ContractSuite implements AdapterFixture {
   readonly paths = { stream: STREAM_PATH, hub: HUB_PATH } as const
   readonly hub = new SuiteHub()
   streamOptions: ContractStreamOptions = {}
+  authorize: ContractAuthorize = allowEveryone
+  key: ContractKey = noKey
   server: TestServer | undefined
   readonly #start: StartContractServer
   readonly #http2: boolean
+  /** What the current test's hub reported on its `error` event, not yet taken by `takeErrors()`. */
+  #errors: unknown[] = []
   #test = 0
   #handed: HandedStream[] = []
   #taken = 0
@@ -194,7 +241,10 @@ class ContractSuite implements AdapterFixture {
     this.#taken = 0
     this.hub.subscribed = []
     this.hub.afterSubscribe = undefined
-    this.hub.current = createHub({ heartbeat: false })
+    this.authorize = allowEveryone
+    this.key = noKey
+    this.#errors = []
+    this.hub.current = this.#watched(createHub({ heartbeat: false }))
   }
 
   async afterEach(): Promise<void> {
@@ -209,13 +259,26 @@ class ContractSuite implements AdapterFixture {
       if (server !== this.server) await server.close()
     }
     this.#servers = new Set(this.server ? [this.server] : [])
+    // An error the hub reported that the test did not expect (and take) fails it.
+    const unexpected = this.takeErrors()
+    expect(unexpected, "errors on the hub's error event that the test did not take").toEqual([])
   }
 
   /** Replaces the current test's hub with one made with `options`. */
   async useHub(options: HubOptions): Promise<Hub> {
     await this.hub.current.close({ retry: false })
-    this.hub.current = createHub({ heartbeat: false, ...options })
+    this.hub.current = this.#watched(createHub({ heartbeat: false, ...options }))
     return this.hub
+  }
+
+  /** What the current test's hub reported on its `error` event since the last call. */
+  takeErrors(): unknown[] {
+    return this.#errors.splice(0)
+  }
+
+  #watched(hub: Hub): Hub {
+    hub.on('error', (error) => this.#errors.push(error))
+    return hub
   }
 
   /** A URL of the current test's server: `path` with the query `query` and the test's tag. */
@@ -233,8 +296,13 @@ class ContractSuite implements AdapterFixture {
     return this.url(STREAM_PATH, query, server)
   }
 
-  hubUrl(topics: readonly string[], server?: TestServer): string {
-    return this.url(HUB_PATH, { topics: topics.join(',') }, server)
+  hubUrl(topics: readonly string[], query: Record<string, string> = {}, server?: TestServer): string {
+    return this.url(HUB_PATH, { ...query, topics: topics.join(',') }, server)
+  }
+
+  /** The whole answer to a GET that must not be a stream (a refusal), over the suite's protocol. */
+  answer(url: string): Promise<PlainAnswer> {
+    return readAnswer(url, { http2: this.#http2 })
   }
 
   async open(url: string, options: OpenEventStreamOptions = {}): Promise<EventStreamReader> {
@@ -365,6 +433,12 @@ function orderedCounter(): {
   }
 }
 
+/**
+ * Deadline of the flow-control cases that move tens of MiB: generous, since every package's suite
+ * shares the same 2 cores under `npm test` (alone they take 0.3–5 s). A deadline, not a timing claim.
+ */
+const HEAVY_TEST_MS = 180_000
+
 /** The sum of what core queues for `streams` right now. */
 function queuedBytes(streams: readonly EventStream[]): number {
   let total = 0
@@ -372,17 +446,46 @@ function queuedBytes(streams: readonly EventStream[]): number {
   return total
 }
 
+/** A value as a label: `undefined`, `null`, `0`, `""`, `{}`. */
+function shown(value: unknown): string {
+  return value === undefined ? 'undefined' : JSON.stringify(value)
+}
+
+/** The hub route's answer to a failing `authorize`: 500, a generic JSON body, no stream. */
+function expectInternalError(answer: PlainAnswer, label: string): void {
+  expect(answer.stream, `${label}: answered with an event stream`).toBe(false)
+  expect(answer.status, label).toBe(500)
+  expect(answer.headers['content-type'], label).toBe('application/json; charset=utf-8')
+  expect(JSON.parse(answer.body), label).toEqual({ error: 'internal error' })
+}
+
+/** The hub route's answer past one of the hub's limits: that status, `Retry-After` in seconds, a JSON body. */
+function expectLimited(answer: PlainAnswer, status: 429 | 503): void {
+  expect(answer.stream, `${status}: answered with an event stream`).toBe(false)
+  expect(answer.status).toBe(status)
+  expect(answer.headers['retry-after']).toMatch(/^[1-9]\d*$/)
+  expect(answer.headers['content-type']).toBe('application/json; charset=utf-8')
+  expect(JSON.parse(answer.body)).toEqual({ error: expect.any(String) })
+}
+
 /**
  * Registers the adapter contract suite.
  *
  * @example
- * describeAdapterContract('node:http', (fixture) =>
- *   startHttpServer((req, res) => {
- *     const stream = createNodeEventStream(req, res, fixture.streamOptions)
- *     if (req.url!.startsWith(fixture.paths.hub)) void fixture.hub.subscribe(stream, { topics: fixture.topicsOf(req.url!) })
- *     else fixture.onStream(stream, req.url!)
- *   }),
- * )
+ * describeAdapterContract('express', (fixture) => {
+ *   const app = express()
+ *   app.get(fixture.paths.stream, (req, res) => fixture.onStream(sse(req, res, fixture.streamOptions), req.originalUrl))
+ *   app.get(
+ *     fixture.paths.hub,
+ *     sseHub({
+ *       hub: fixture.hub,
+ *       topics: (req) => fixture.topicsOf(req.originalUrl),
+ *       authorize: (req, context) => fixture.authorize(req.originalUrl, context),
+ *       key: (req) => fixture.key(req.originalUrl),
+ *     }),
+ *   )
+ *   return startHttpServer(app)
+ * })
  */
 export function describeAdapterContract(
   name: string,
@@ -524,6 +627,208 @@ export function describeAdapterContract(
       await s.hub.publish('b', { data: 'B' })
       await reader.waitForEvent((event) => event.data === 'B')
       expect(reader.events.map((event) => event.data)).toEqual(['A', 'B'])
+    })
+
+    it('answers what authorize returns: false is a 403, a Refusal is sent as given, true subscribes', async () => {
+      s.authorize = (url) => {
+        const as = new URL(url, 'http://localhost').searchParams.get('as')
+        if (as === 'anonymous') {
+          return { status: 401, body: { error: 'log in' }, headers: { 'WWW-Authenticate': 'Bearer' } }
+        }
+        if (as === 'stranger') return { status: 403, body: 'not yours' }
+        if (as === 'gone') return { status: 204 }
+        return as === 'member'
+      }
+      const anonymous = await s.answer(s.hubUrl(['guarded'], { as: 'anonymous' }))
+      expect(anonymous).toMatchObject({ status: 401, stream: false })
+      expect(anonymous.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer')
+      expect(JSON.parse(anonymous.body)).toEqual({ error: 'log in' })
+
+      const banned = await s.answer(s.hubUrl(['guarded'], { as: 'banned' }))
+      expect(banned).toMatchObject({ status: 403, stream: false })
+      expect(banned.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(JSON.parse(banned.body)).toEqual({ error: 'forbidden' })
+
+      const stranger = await s.answer(s.hubUrl(['guarded'], { as: 'stranger' }))
+      expect(stranger).toMatchObject({ status: 403, body: 'not yours', stream: false })
+      expect(stranger.headers['content-type']).toBe('text/plain; charset=utf-8')
+
+      // 204: a browser's EventSource stops reconnecting for good.
+      const gone = await s.answer(s.hubUrl(['guarded'], { as: 'gone' }))
+      expect(gone).toMatchObject({ status: 204, body: '', stream: false })
+      expect(gone.headers['content-type']).toBeUndefined()
+      expect(s.hub.subscribed).toEqual([])
+
+      const reader = await s.open(s.hubUrl(['guarded'], { as: 'member' }))
+      expect(reader.status).toBe(200)
+      await s.hubSize(1)
+      await s.hub.publish('guarded', { data: 'for members' })
+      expect((await reader.next()).data).toBe('for members')
+    })
+
+    it('fails closed: an authorize that returns undefined, null, 0, "" or {} is a generic 500, never a stream', async () => {
+      const verdicts: unknown[] = [undefined, null, 0, '', {}]
+      for (const verdict of verdicts) {
+        // What plain JavaScript (or a cast) hands back: a forgotten `return`, `user?.canRead` with no user.
+        s.authorize = () => verdict as AuthorizeResult
+        expectInternalError(await s.answer(s.hubUrl(['guarded'])), `authorize returning ${shown(verdict)}`)
+      }
+      // The detail went to the hub's error listeners instead, one error per request.
+      const errors = s.takeErrors()
+      expect(errors).toHaveLength(verdicts.length)
+      for (const [i, error] of errors.entries()) {
+        expect(isSseError(error) && error.code, shown(verdicts[i])).toBe('SSE_INVALID_OPTION')
+        expect((error as Error).message, shown(verdicts[i])).toMatch(/^authorize returned /)
+      }
+      expect(s.hub.size).toBe(0)
+      expect(s.hub.subscribed).toEqual([])
+    })
+
+    it('answers an authorize that throws or rejects with a generic 500; the error goes to hub.on("error"), never to the client', async () => {
+      const secret = 'session store down at 10.0.0.3:5432 (password=hunter2)'
+      const thrown = new Error(`sync: ${secret}`)
+      const rejected = new Error(`async: ${secret}`)
+      const cases: Array<{ label: string; authorize: ContractAuthorize }> = [
+        {
+          label: 'a synchronous throw',
+          authorize: () => {
+            throw thrown
+          },
+        },
+        {
+          label: 'a rejection',
+          authorize: async () => {
+            await new Promise((resolve) => setImmediate(resolve)) // a lookup that fails later
+            throw rejected
+          },
+        },
+      ]
+      for (const { label, authorize } of cases) {
+        s.authorize = authorize
+        const answer = await s.answer(s.hubUrl(['guarded']))
+        expectInternalError(answer, label)
+        const everything = `${JSON.stringify(answer.headers)}\n${answer.body}`
+        for (const part of ['hunter2', '10.0.0.3', 'session store', 'sync:']) {
+          expect(everything, `${label}: the answer must not carry the error`).not.toContain(part)
+        }
+      }
+      const errors = s.takeErrors()
+      expect(errors).toHaveLength(2)
+      expect(errors[0]).toBe(thrown)
+      expect(errors[1]).toBe(rejected)
+      expect(s.hub.size).toBe(0)
+      expect(s.hub.subscribed).toEqual([])
+    })
+
+    it('tells authorize the topics the request asks for, so it can refuse some of them', async () => {
+      const asked: string[][] = []
+      s.authorize = (_url, { topics }) => {
+        asked.push([...topics])
+        return !topics.includes('secret')
+      }
+      const reader = await s.open(s.hubUrl(['news', 'sport']))
+      expect(reader.status).toBe(200)
+      await s.hubSize(1)
+      const refused = await s.answer(s.hubUrl(['news', 'secret']))
+      expect(refused).toMatchObject({ status: 403, stream: false })
+      expect(asked).toEqual([
+        ['news', 'sport'],
+        ['news', 'secret'],
+      ])
+      expect(s.hub.size).toBe(1)
+      expect(s.hub.topics()).toEqual(
+        new Map([
+          ['news', 1],
+          ['sport', 1],
+        ]),
+      )
+    })
+
+    it('refuses too many topics, or a too long one, with a 400 before authorize runs or any stream opens', async () => {
+      let asked = 0
+      s.authorize = () => {
+        asked++
+        return true
+      }
+      const names = (count: number) => Array.from({ length: count }, (_, i) => `t${i}`)
+      // The hub's default limit.
+      const overDefault = await s.answer(s.hubUrl(names(DEFAULT_MAX_TOPICS_PER_STREAM + 1)))
+      expect(overDefault).toMatchObject({ status: 400, stream: false })
+      expect(JSON.parse(overDefault.body).error).toMatch(`at most ${DEFAULT_MAX_TOPICS_PER_STREAM} topics`)
+
+      await s.useHub({ maxTopicsPerStream: 3 })
+      const tooMany = await s.answer(s.hubUrl(names(4)))
+      expect(tooMany).toMatchObject({ status: 400, stream: false })
+      expect(tooMany.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(JSON.parse(tooMany.body).error).toMatch('at most 3 topics')
+      const tooLong = await s.answer(s.hubUrl(['fine', 'x'.repeat(MAX_TOPIC_LENGTH + 1)]))
+      expect(tooLong).toMatchObject({ status: 400, stream: false })
+      expect(JSON.parse(tooLong.body).error).toMatch(`at most ${MAX_TOPIC_LENGTH} characters`)
+      expect(asked).toBe(0)
+      expect(s.hub.subscribed).toEqual([])
+
+      // At the limits, the stream opens.
+      const reader = await s.open(s.hubUrl([...names(2), 'x'.repeat(MAX_TOPIC_LENGTH)]))
+      expect(reader.status).toBe(200)
+      await s.hubSize(1)
+      expect(asked).toBe(1)
+    })
+
+    it('answers 429 with Retry-After past maxStreamsPerKey, for that key only; a stream that ends frees its place', async () => {
+      await s.useHub({ maxStreamsPerKey: 3 })
+      s.key = (url) => new URL(url, 'http://localhost').searchParams.get('as') ?? undefined
+      const ann: EventStreamReader[] = []
+      for (let i = 1; i <= 3; i++) {
+        const reader = await s.open(s.hubUrl(['keyed'], { as: 'ann' }))
+        expect(reader.status, `ann's stream #${i}`).toBe(200)
+        ann.push(reader)
+        await s.hubSize(i)
+      }
+      expect(s.hub.keySize('ann')).toBe(3)
+      expectLimited(await s.answer(s.hubUrl(['keyed'], { as: 'ann' })), 429)
+      expect(s.hub.keySize('ann')).toBe(3)
+
+      // Another key is not held back by ann's streams.
+      const bob = await s.open(s.hubUrl(['keyed'], { as: 'bob' }))
+      expect(bob.status).toBe(200)
+      await s.hubSize(4)
+
+      await ann[0]!.close()
+      await pollUntil(
+        () => s.hub.keySize('ann') === 2,
+        DEFAULT_TIMEOUT_MS,
+        () => `ann's closed stream to leave the hub (keySize ${s.hub.keySize('ann')})`,
+      )
+      const again = await s.open(s.hubUrl(['keyed'], { as: 'ann' }))
+      expect(again.status).toBe(200)
+      await s.hubSize(4)
+      expect(s.hub.keySize('ann')).toBe(3)
+      await s.hub.publish('keyed', { data: 'to every stream let in' })
+      for (const reader of [ann[1]!, ann[2]!, bob, again]) {
+        expect((await reader.next()).data).toBe('to every stream let in')
+      }
+    })
+
+    it('answers 503 with Retry-After past maxStreams; a stream that ends frees its place', async () => {
+      await s.useHub({ maxStreams: 2 })
+      const readers: EventStreamReader[] = []
+      for (let i = 1; i <= 2; i++) {
+        const reader = await s.open(s.hubUrl(['full']))
+        expect(reader.status, `stream #${i}`).toBe(200)
+        readers.push(reader)
+        await s.hubSize(i)
+      }
+      expectLimited(await s.answer(s.hubUrl(['full'])), 503)
+      expect(s.hub.size).toBe(2)
+
+      await readers[0]!.close()
+      await s.hubSize(1)
+      const again = await s.open(s.hubUrl(['full']))
+      expect(again.status).toBe(200)
+      await s.hubSize(2)
+      await s.hub.publish('full', { data: 'still flowing' })
+      for (const reader of [readers[1]!, again]) expect((await reader.next()).data).toBe('still flowing')
     })
 
     it('replays exactly the missed events for a Last-Event-ID, then goes live without duplicates', async () => {
@@ -690,110 +995,130 @@ export function describeAdapterContract(
       expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true)
     })
 
-    it('delivers every byte of a 50 MiB publish loop paced by hub.ready() to a reader at full speed', async () => {
-      const EVENT_BYTES = 4096
-      const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
-      const counter = orderedCounter()
-      const reader = await s.open(s.hubUrl(['bulk']), { keepEvents: false, onEvent: counter.onEvent })
-      await s.hubSize(1)
-      const [stream] = s.hub.subscribed
-      let maxQueued = 0
-      const publishing = (async () => {
-        for (let seq = 0; seq < EVENTS; ) {
-          const batch: Promise<string>[] = []
-          for (let i = 0; i < 64 && seq < EVENTS; i++)
-            batch.push(s.hub.publish('bulk', { data: numbered(seq++, EVENT_BYTES) }))
-          await Promise.all(batch)
-          maxQueued = Math.max(maxQueued, stream!.bufferedBytes)
-          await s.hub.ready('bulk')
-        }
-      })()
-      await withTimeout(publishing, 120_000, 'publishing 50 MiB paced by hub.ready()')
-      await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
-      expect(counter.ok).toBe(true)
-      expect(stream!.closed).toBe(false)
-      // Paced, core never held more than the batch in flight.
-      expect(maxQueued).toBeLessThanOrEqual(64 * (EVENT_BYTES + 64))
-      expect(s.hub.stats).toMatchObject({ slowCloses: 0, overflowCloses: 0, dropped: 0 })
-    })
+    it(
+      'delivers every byte of a 50 MiB publish loop paced by hub.ready() to a reader at full speed',
+      async () => {
+        const EVENT_BYTES = 4096
+        const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
+        const counter = orderedCounter()
+        const reader = await s.open(s.hubUrl(['bulk']), { keepEvents: false, onEvent: counter.onEvent })
+        await s.hubSize(1)
+        const [stream] = s.hub.subscribed
+        let maxQueued = 0
+        const publishing = (async () => {
+          for (let seq = 0; seq < EVENTS; ) {
+            const batch: Promise<string>[] = []
+            for (let i = 0; i < 64 && seq < EVENTS; i++)
+              batch.push(s.hub.publish('bulk', { data: numbered(seq++, EVENT_BYTES) }))
+            await Promise.all(batch)
+            maxQueued = Math.max(maxQueued, stream!.bufferedBytes)
+            await s.hub.ready('bulk')
+          }
+        })()
+        await withTimeout(publishing, 120_000, 'publishing 50 MiB paced by hub.ready()')
+        await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
+        expect(counter.ok).toBe(true)
+        expect(stream!.closed).toBe(false)
+        // Paced, core never held more than the batch in flight.
+        expect(maxQueued).toBeLessThanOrEqual(64 * (EVENT_BYTES + 64))
+        expect(s.hub.stats).toMatchObject({ slowCloses: 0, overflowCloses: 0, dropped: 0 })
+      },
+      HEAVY_TEST_MS,
+    )
 
-    it('delivers every byte of a 50 MiB per-stream loop that awaits stream.ready(), never queueing in core', async () => {
-      s.streamOptions = { heartbeat: false }
-      const EVENT_BYTES = 4096
-      const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
-      const counter = orderedCounter()
-      const reader = await s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })
-      const stream = await s.nextStream()
-      let maxQueued = 0
-      const producing = (async () => {
-        let seq = 0
-        while (seq < EVENTS && (await stream.ready())) {
-          stream.send({ data: numbered(seq++, EVENT_BYTES) })
-          maxQueued = Math.max(maxQueued, stream.bufferedBytes)
-        }
-        return seq
-      })()
-      expect(await withTimeout(producing, 120_000, 'a 50 MiB awaited-write loop')).toBe(EVENTS)
-      await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
-      expect(counter.ok).toBe(true)
-      expect(maxQueued).toBe(0)
-      // A loop with no end stops cleanly when the client goes away: ready() resolves false.
-      const endless = (async () => {
-        let more = 0
-        while (await stream.ready()) stream.send({ data: numbered(EVENTS + more++, EVENT_BYTES) })
-        return stream.closeReason
-      })()
-      await reader.close()
-      expect(await withTimeout(endless, 10_000, 'the endless loop to end once the client left')).toBe(
-        'client',
-      )
-    })
+    it(
+      'delivers every byte of a 50 MiB per-stream loop that awaits stream.ready(), never queueing in core',
+      async () => {
+        s.streamOptions = { heartbeat: false }
+        const EVENT_BYTES = 4096
+        const EVENTS = (50 * 1024 * 1024) / EVENT_BYTES
+        const counter = orderedCounter()
+        const reader = await s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })
+        const stream = await s.nextStream()
+        let maxQueued = 0
+        const producing = (async () => {
+          let seq = 0
+          while (seq < EVENTS && (await stream.ready())) {
+            stream.send({ data: numbered(seq++, EVENT_BYTES) })
+            maxQueued = Math.max(maxQueued, stream.bufferedBytes)
+          }
+          return seq
+        })()
+        expect(await withTimeout(producing, 120_000, 'a 50 MiB awaited-write loop')).toBe(EVENTS)
+        await reader.waitUntil(() => counter.count === EVENTS, 120_000, `all ${EVENTS} events`)
+        expect(counter.ok).toBe(true)
+        expect(maxQueued).toBe(0)
+        // A loop with no end stops cleanly when the client goes away: ready() resolves false.
+        const endless = (async () => {
+          let more = 0
+          while (await stream.ready()) stream.send({ data: numbered(EVENTS + more++, EVENT_BYTES) })
+          return stream.closeReason
+        })()
+        await reader.close()
+        expect(await withTimeout(endless, 10_000, 'the endless loop to end once the client left')).toBe(
+          'client',
+        )
+      },
+      HEAVY_TEST_MS,
+    )
 
-    it('100 readers at full speed get every event while exactly the 5 that never read are closed as slow', async () => {
-      const HEALTHY = 100
-      const STALLED = 5
-      const EVENT_BYTES = 1024
-      // Enough for a stalled reader's socket buffers (a few MiB on loopback) to fill.
-      const EVENTS = 8192
-      s.streamOptions = { heartbeat: false, slowAfterMs: 2000 }
-      const counters = Array.from({ length: HEALTHY }, () => orderedCounter())
-      const healthy = await Promise.all(
-        counters.map((counter) => s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })),
-      )
-      const stalled = await Promise.all(Array.from({ length: STALLED }, () => s.open(s.streamUrl())))
-      const streams: EventStream[] = []
-      for (let i = 0; i < HEALTHY + STALLED; i++) streams.push(await s.nextStream())
-      await Promise.all(stalled.map((reader) => reader.waitForComments(1)))
-      for (const reader of stalled) reader.pause()
-      const reasons: string[] = []
-      s.hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
-      // The streams of the per-client route, subscribed to the suite's hub: each adapter's own stream.
-      await Promise.all(streams.map((stream) => s.hub.subscribe(stream, { topics: ['crowd'] })))
-      let maxQueued = 0
-      const publishing = (async () => {
-        for (let seq = 0; seq < EVENTS; ) {
-          const batch: Promise<string>[] = []
-          for (let i = 0; i < 64 && seq < EVENTS; i++)
-            batch.push(s.hub.publish('crowd', { data: numbered(seq++, EVENT_BYTES) }))
-          await Promise.all(batch)
-          maxQueued = Math.max(maxQueued, queuedBytes(streams))
-          await s.hub.ready('crowd')
-        }
-      })()
-      await withTimeout(publishing, 120_000, 'publishing to 100 healthy and 5 stalled readers')
-      await Promise.all(
-        healthy.map((reader, i) =>
-          reader.waitUntil(() => counters[i]!.count === EVENTS, 60_000, `reader ${i}: all ${EVENTS} events`),
-        ),
-      )
-      expect(counters.every((counter) => counter.ok)).toBe(true)
-      expect(streams.slice(0, HEALTHY).every((stream) => !stream.closed)).toBe(true)
-      expect(streams.slice(HEALTHY).map((stream) => stream.closeReason)).toEqual(Array(STALLED).fill('slow'))
-      expect(reasons).toEqual(Array(STALLED).fill('slow'))
-      expect(s.hub.stats).toMatchObject({ slowCloses: STALLED, overflowCloses: 0, dropped: 0 })
-      // Memory: core held at most about one batch per stream at any moment (generous bound).
-      expect(maxQueued).toBeLessThanOrEqual((HEALTHY + STALLED) * 64 * (EVENT_BYTES + 64))
-    })
+    it(
+      '100 readers at full speed get every event while exactly the 5 that never read are closed as slow',
+      async () => {
+        const HEALTHY = 100
+        const STALLED = 5
+        const EVENT_BYTES = 1024
+        // Enough for a stalled reader's socket buffers (a few MiB on loopback) to fill.
+        const EVENTS = 8192
+        // 32 rounds of 256 KiB: each round waits for all 105 streams, so fewer rounds hold up under load.
+        const BATCH = 256
+        s.streamOptions = { heartbeat: false, slowAfterMs: 2000 }
+        const counters = Array.from({ length: HEALTHY }, () => orderedCounter())
+        const healthy = await Promise.all(
+          counters.map((counter) => s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })),
+        )
+        const stalled = await Promise.all(Array.from({ length: STALLED }, () => s.open(s.streamUrl())))
+        const streams: EventStream[] = []
+        for (let i = 0; i < HEALTHY + STALLED; i++) streams.push(await s.nextStream())
+        await Promise.all(stalled.map((reader) => reader.waitForComments(1)))
+        for (const reader of stalled) reader.pause()
+        const reasons: string[] = []
+        s.hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
+        // The streams of the per-client route, subscribed to the suite's hub: each adapter's own stream.
+        await Promise.all(streams.map((stream) => s.hub.subscribe(stream, { topics: ['crowd'] })))
+        let maxQueued = 0
+        const publishing = (async () => {
+          for (let seq = 0; seq < EVENTS; ) {
+            const batch: Promise<string>[] = []
+            for (let i = 0; i < BATCH && seq < EVENTS; i++)
+              batch.push(s.hub.publish('crowd', { data: numbered(seq++, EVENT_BYTES) }))
+            await Promise.all(batch)
+            maxQueued = Math.max(maxQueued, queuedBytes(streams))
+            await s.hub.ready('crowd')
+          }
+        })()
+        await withTimeout(publishing, 120_000, 'publishing to 100 healthy and 5 stalled readers')
+        await Promise.all(
+          healthy.map((reader, i) =>
+            reader.waitUntil(
+              () => counters[i]!.count === EVENTS,
+              60_000,
+              `reader ${i}: all ${EVENTS} events`,
+            ),
+          ),
+        )
+        expect(counters.every((counter) => counter.ok)).toBe(true)
+        expect(streams.slice(0, HEALTHY).every((stream) => !stream.closed)).toBe(true)
+        expect(streams.slice(HEALTHY).map((stream) => stream.closeReason)).toEqual(
+          Array(STALLED).fill('slow'),
+        )
+        expect(reasons).toEqual(Array(STALLED).fill('slow'))
+        expect(s.hub.stats).toMatchObject({ slowCloses: STALLED, overflowCloses: 0, dropped: 0 })
+        // Memory: core held at most about one batch per stream at any moment (generous bound).
+        expect(maxQueued).toBeLessThanOrEqual((HEALTHY + STALLED) * BATCH * (EVENT_BYTES + 64))
+      },
+      HEAVY_TEST_MS,
+    )
 
     it('frees the stream and the registry when the client aborts', async () => {
       const reader = await s.open(s.streamUrl())
@@ -816,7 +1141,7 @@ export function describeAdapterContract(
     it('ends every hub stream on hub.close(), with a retry, and the server then closes promptly', async () => {
       const server = await s.startServer()
       const readers = await Promise.all(
-        ['x', 'y', 'z'].map((topic) => s.open(s.hubUrl([topic, 'all'], server))),
+        ['x', 'y', 'z'].map((topic) => s.open(s.hubUrl([topic, 'all'], {}, server))),
       )
       const streamReader = await s.open(s.streamUrl({}, server))
       const stream = await s.nextStream()

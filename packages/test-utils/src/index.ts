@@ -8,10 +8,13 @@ export { createMemorySink, type MemorySink, type MemorySinkOptions } from '@sse/
 export {
   type AdapterContractOptions,
   type AdapterFixture,
+  type ContractAuthorize,
+  type ContractKey,
   type ContractStreamOptions,
   describeAdapterContract,
   type StartContractServer,
 } from './contract.ts'
+export { type PlainAnswer, type ReadAnswerOptions, readAnswer } from './read-answer.ts'
 export {
   type EndKind,
   type EventStreamReader,

@@ -13,6 +13,7 @@ it('exports the same names', () => {
       "expectReadmeShowsFiles",
       "openEventStream",
       "pollUntil",
+      "readAnswer",
       "readWithEventSource",
       "readmeCodeBlocks",
       "runExample",

@@ -4,17 +4,15 @@
  */
 import { createNodeEventStream } from '@sse/core/node'
 import { describeAdapterContract, startHttp2Server } from '../src/index.ts'
+import { hubRoute } from './node-hub-route.ts'
 
 describeAdapterContract(
   'node:http2',
   (fixture) =>
     startHttp2Server((req, res) => {
-      const stream = createNodeEventStream(req, res, fixture.streamOptions)
-      if (req.url.startsWith(fixture.paths.hub)) {
-        fixture.hub.subscribe(stream, { topics: fixture.topicsOf(req.url) }).catch(() => stream.close())
-      } else {
-        fixture.onStream(stream, req.url)
-      }
+      if (req.url.startsWith(fixture.paths.hub)) return hubRoute(fixture, req.url, req, res)
+      fixture.onStream(createNodeEventStream(req, res, fixture.streamOptions), req.url)
+      return undefined
     }),
   { http2: true },
 )
