@@ -264,7 +264,7 @@ describe('createEventStream: pace (slowness by progress, ready())', () => {
     expect(sink.text()).toBe(':\n\ndata: kept\n\ndata: after\n\n')
   })
 
-  it('gives the I/O one turn before judging, so a drain that was due is not mistaken for a stall', () => {
+  it('gives the I/O two turns before judging, so a drain that was due is not mistaken for a stall', () => {
     const timeouts: Array<() => void> = []
     let now = 0
     const timers: TimerProvider = {
@@ -275,11 +275,17 @@ describe('createEventStream: pace (slowness by progress, ready())', () => {
     const sink = createMemorySink({ capacity: 1 })
     const stream = createEventStream(sink, { heartbeat: false, slowAfterMs: 1000, timers })
     now = 5000 // the event loop was blocked past the limit
-    timeouts.shift()!() // the check: defers its verdict by one timer turn
-    expect(stream.closed).toBe(false)
-    sink.drain() // the I/O that was waiting
+    timeouts.shift()!() // the check: defers its verdict by two timer turns
     timeouts.shift()!()
     expect(stream.closed).toBe(false)
+    sink.drain() // the I/O that was waiting (a drain comes a turn after the client's reads)
+    timeouts.shift()!()
+    expect(stream.closed).toBe(false)
+    // Truly stalled: judged after the two turns.
+    stream.send({ data: 'fills the sink again' })
+    now = 20_000
+    while (timeouts.length > 0 && !stream.closed) timeouts.shift()!()
+    expect(stream.closeReason).toBe('slow')
   })
 
   it('ready() resolves true at once when not congested, on drain when congested, false once closed', async () => {

@@ -394,38 +394,36 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
   #congest(): void {
     this.#blocked = true
     this.#blockedSince = this.#timers.now()
-    if (!this.#watching) {
-      this.#watching = true
-      this.#timers.setTimeout(() => this.#checkProgress(), this.#slowAfterMs)
-    }
+    if (!this.#watching) this.#watch(this.#slowAfterMs)
     this.#owner?.streamPaced(this as unknown as EventStreamImpl<object>, true)
+  }
+
+  #watch(ms: number): void {
+    this.#watching = true
+    this.#timers.setTimeout(() => this.#checkProgress(), ms)
   }
 
   /**
    * The slowness check, at most one timer per stream and per `slowAfterMs`: a drain only moves
    * `#blockedSince`, and this re-arms for the rest of the limit instead of a timer per congestion.
+   * A verdict waits two more turns of the event loop: after a busy or starved stretch, timers run
+   * before the I/O that was due (the client's reads, then the drain they allow, a turn later when
+   * client and server share a process), so only a client that truly stalled is judged.
    */
-  #checkProgress(): void {
+  #checkProgress(turnsLeft = 2): void {
     this.#watching = false
     if (this.#closed || !this.#blocked || this.#slow) return
     const left = this.#blockedSince + this.#slowAfterMs - this.#timers.now()
     if (left > 0) {
-      this.#watching = true
-      this.#timers.setTimeout(() => this.#checkProgress(), left)
+      this.#watch(left)
       return
     }
-    // After a long pause of the event loop, timers run before the I/O that would have drained
-    // the stream: give that I/O one turn before judging, so only a client that truly stalled is.
-    this.#watching = true
-    this.#timers.setTimeout(() => {
-      this.#watching = false
-      if (this.#closed || !this.#blocked || this.#slow) return
-      if (this.#timers.now() - this.#blockedSince < this.#slowAfterMs) {
-        this.#checkProgress()
-        return
-      }
-      this.#judgeSlow()
-    }, 0)
+    if (turnsLeft > 0) {
+      this.#watching = true
+      this.#timers.setTimeout(() => this.#checkProgress(turnsLeft - 1), 0)
+      return
+    }
+    this.#judgeSlow()
   }
 
   #judgeSlow(): void {

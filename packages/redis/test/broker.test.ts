@@ -355,7 +355,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
         const stalledHere = instance === 1 ? STALLED : 0
         const streams: EventStream[] = []
         const server = await startHttpServer((req, res) => {
-          const stream = createNodeEventStream(req, res, { heartbeat: false, slowAfterMs: 2000 })
+          const stream = createNodeEventStream(req, res, { heartbeat: false }) // the default slowAfterMs, 5 s
           streams.push(stream)
           void hub.subscribe(stream, { topics: ['t'] })
         })
@@ -412,7 +412,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
         Array(side.stalledHere).fill('slow'),
       )
       // Without pacing, b's reader would have pushed a's full-speed burst into its stalled streams,
-      // which would have hit the 1 MiB cap (closed as 'overflow') long before their 2 s limit.
+      // which would have hit the 1 MiB cap (closed as 'overflow') long before their 5 s limit.
       expect(side.hub.stats).toMatchObject({ slowCloses: side.stalledHere, overflowCloses: 0 })
       expect(side.maxQueued()).toBeLessThanOrEqual(side.streams.length * 1024 * 1024)
     }

@@ -594,6 +594,9 @@ export function describeAdapterContract(
       expect(codeOf(() => stream.send({ id: '1\n2', data: 'x' }))).toBe('SSE_INVALID_ID')
       expect(codeOf(() => stream.send({ id: '1\r\nevent: evil', data: 'x' }))).toBe('SSE_INVALID_ID')
       expect(codeOf(() => stream.send({ id: 'nul\u0000', data: 'x' }))).toBe('SSE_INVALID_ID')
+      // Ids the client could not send back as Last-Event-ID (Node would answer its reconnect with 400).
+      expect(codeOf(() => stream.send({ id: 'esc\u001b', data: 'x' }))).toBe('SSE_INVALID_ID')
+      expect(codeOf(() => stream.send({ id: 'x'.repeat(257), data: 'x' }))).toBe('SSE_INVALID_ID')
       expect(codeOf(() => stream.send({ retry: -1 }))).toBe('SSE_INVALID_RETRY')
       stream.send({ event: 'valid', id: 'v1', data: 'intact' })
       stream.send({ data: 'sentinel' })
@@ -1072,7 +1075,7 @@ export function describeAdapterContract(
         const EVENTS = 8192
         // 32 rounds of 256 KiB: each round waits for all 105 streams, so fewer rounds hold up under load.
         const BATCH = 256
-        s.streamOptions = { heartbeat: false, slowAfterMs: 2000 }
+        s.streamOptions = { heartbeat: false } // the default slowAfterMs (5 s): a healthy reader on a loaded machine is never near it
         const counters = Array.from({ length: HEALTHY }, () => orderedCounter())
         const healthy = await Promise.all(
           counters.map((counter) => s.open(s.streamUrl(), { keepEvents: false, onEvent: counter.onEvent })),
