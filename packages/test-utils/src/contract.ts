@@ -1066,9 +1066,13 @@ export function describeAdapterContract(
     )
 
     it(
-      '100 readers at full speed get every event while exactly the 5 that never read are closed as slow',
+      '20 readers at full speed get every event while exactly the 5 that never read are closed as slow',
       async () => {
-        const HEALTHY = 100
+        // 20, not 100 (bench/flow.mjs runs 100 + 5 per adapter, one process at a time): every stream
+        // here fills kernel socket buffers of up to 4 MiB, and under \`npm test\` several adapters run
+        // this case at once; 105 streams each pushed Linux into TCP memory pressure in CI, which
+        // stalls every socket on the machine, healthy ones too (they were then cut as slow).
+        const HEALTHY = 20
         const STALLED = 5
         const EVENT_BYTES = 1024
         // Enough for a stalled reader's socket buffers (a few MiB on loopback) to fill.
