@@ -7,6 +7,7 @@
  */
 import diagnostics from 'node:diagnostics_channel'
 import {
+  expectPacedAnswer,
   expectReadmeShowsExamples,
   openEventStream,
   pollUntil,
@@ -121,26 +122,7 @@ it('hub.ts: refuses without a login, fans a POST out to subscribers, and shuts d
 })
 
 it('answer.ts: every token in order, then done and the end; a client that leaves mid-answer stops its loop', async () => {
-  const TOKENS = 50 // what answer() yields
   const { url } = await runExample('answer.ts')
   const example = await withTimeout(import('./readme/answer.ts'), DEADLINE_MS, 'the module of answer.ts')
-
-  // A client that leaves after three tokens: its loop's next ready() resolves false, and it returns.
-  const leaving = await openEventStream(`${url}/answer`)
-  cleanup.push(() => leaving.close())
-  await leaving.waitFor(3)
-  await leaving.close()
-
-  // The next client gets the whole answer, and the end of the response.
-  const reader = await openEventStream(`${url}/answer`)
-  cleanup.push(() => reader.close())
-  expect(await reader.waitForEnd()).toBe('end')
-  expect(reader.events.map(({ event, data }) => [event, data])).toEqual([
-    ...Array.from({ length: TOKENS }, (_, i) => ['token', `token ${i} `]),
-    ['done', ''],
-  ])
-  // By now the first loop would have produced its whole answer too, had it not stopped.
-  const firstAnswer = example.tokensGenerated - TOKENS
-  expect(firstAnswer).toBeGreaterThanOrEqual(3)
-  expect(firstAnswer).toBeLessThan(TOKENS)
+  await expectPacedAnswer(`${url}/answer`, () => example.tokensGenerated, 50) // answer() yields 50
 })

@@ -5,7 +5,13 @@
  */
 import { once } from 'node:events'
 import type { ServerType } from '@hono/node-server'
-import { expectReadmeShowsExamples, openEventStream, readWithEventSource, withTimeout } from '@sse/test-utils'
+import {
+  expectPacedAnswer,
+  expectReadmeShowsExamples,
+  openEventStream,
+  readWithEventSource,
+  withTimeout,
+} from '@sse/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { readResponse } from './read-response.ts'
 
@@ -166,25 +172,8 @@ describe('README examples', () => {
   })
 
   it('answer.ts: every token in order, then done and the end; a client that leaves mid-answer stops its loop', async () => {
-    const TOKENS = 50 // what answer() yields
     const { url } = await runExample('answer.ts')
     const example = await withTimeout(import('./readme/answer.ts'), 5000, 'the module of answer.ts')
-
-    // A client that leaves after three tokens: its loop's next ready() resolves false, and it returns.
-    const leaving = await open(`${url}/answer`)
-    await leaving.waitFor(3)
-    await leaving.close()
-
-    // The next client gets the whole answer, and the end of the response.
-    const reader = await open(`${url}/answer`)
-    expect(await reader.waitForEnd()).toBe('end')
-    expect(reader.events.map(({ event, data }) => [event, data])).toEqual([
-      ...Array.from({ length: TOKENS }, (_, i) => ['token', `token ${i} `]),
-      ['done', ''],
-    ])
-    // By now the first loop would have produced its whole answer too, had it not stopped.
-    const firstAnswer = example.tokensGenerated - TOKENS
-    expect(firstAnswer).toBeGreaterThanOrEqual(3)
-    expect(firstAnswer).toBeLessThan(TOKENS)
+    await expectPacedAnswer(`${url}/answer`, () => example.tokensGenerated, 50) // answer() yields 50
   })
 })

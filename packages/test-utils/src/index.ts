@@ -14,6 +14,7 @@ export {
   describeAdapterContract,
   type StartContractServer,
 } from './contract.ts'
+export { expectPacedAnswer } from './expect-paced-answer.ts'
 export { type PlainAnswer, type ReadAnswerOptions, readAnswer } from './read-answer.ts'
 export {
   type EndKind,

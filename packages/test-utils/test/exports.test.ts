@@ -9,6 +9,7 @@ it('exports the same names', () => {
       "DeadlineError",
       "createMemorySink",
       "describeAdapterContract",
+      "expectPacedAnswer",
       "expectReadmeShowsExamples",
       "expectReadmeShowsFiles",
       "openEventStream",
