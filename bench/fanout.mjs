@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
  * noise, after `--warmup` rounds that are not counted, and the table shows medians. See
  * README.md for what each variant does and what each column means.
  */
-import { Channel } from './lib/channel.mjs'
+import { Channel, stopAll } from './lib/channel.mjs'
 import { fmt, mb, median, table } from './lib/report.mjs'
 import { LABELS } from './lib/variants.mjs'
 
@@ -120,14 +120,7 @@ async function run(variant, index) {
       stats,
     }
   } finally {
-    if (client.child.connected) client.send({ type: 'close' })
-    if (server.child.connected) server.send({ type: 'exit' })
-    const killer = setTimeout(() => {
-      client.child.kill()
-      server.child.kill()
-    }, 5000)
-    await Promise.all([client.exited, server.exited])
-    clearTimeout(killer)
+    await stopAll({ clients: [client], servers: [server] })
   }
 }
 

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util'
  * (`lib/client.mjs`). Runs
  * alternate between variants, scenario by scenario, and the tables show medians. See README.md.
  */
-import { Channel } from './lib/channel.mjs'
+import { Channel, stopAll } from './lib/channel.mjs'
 import { DEFAULT_FLOW_VARIANTS, FLOW_LABELS } from './lib/flow-variants.mjs'
 import { cpuOf, machineCpu } from './lib/proc.mjs'
 import { fmt, MB, mb, median, table } from './lib/report.mjs'
@@ -232,14 +232,7 @@ async function run(variant, scenario, round) {
       heapTop: report.heapTop,
     }
   } finally {
-    if (client.child.connected) client.send({ type: 'close' })
-    if (server.child.connected) server.send({ type: 'exit' })
-    const killer = setTimeout(() => {
-      client.child.kill()
-      server.child.kill()
-    }, 5000)
-    await Promise.all([client.exited, server.exited])
-    clearTimeout(killer)
+    await stopAll({ clients: [client], servers: [server] })
   }
 }
 

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util'
  * every connection), on the monotonic clock all processes share. CPU is user + system over the same
  * span: the servers' summed, and redis-server's from /proc (Linux).
  */
-import { Channel } from './lib/channel.mjs'
+import { Channel, stopAll } from './lib/channel.mjs'
 import { cpuOf } from './lib/proc.mjs'
 import { fmt, median, table } from './lib/report.mjs'
 
@@ -264,14 +264,7 @@ async function main() {
         },
       }
     } finally {
-      for (const client of clientChannels) client.send({ type: 'close' })
-      for (const server of servers) server.send({ type: 'exit' })
-      const all = [...clientChannels, ...servers]
-      const killer = setTimeout(() => {
-        for (const channel of all) channel.child.kill()
-      }, 5000)
-      await Promise.all(all.map((channel) => channel.exited))
-      clearTimeout(killer)
+      await stopAll({ clients: clientChannels, servers })
     }
   }
 

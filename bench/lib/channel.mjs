@@ -59,3 +59,19 @@ export class Channel {
     if (this.child.connected) this.child.send(message)
   }
 }
+
+/**
+ * Ends a run's child processes: clients are asked to close, servers to exit, and whatever has not
+ * exited 5 s later is killed. Resolves once every one has exited.
+ * @param {{ clients: Channel[], servers: Channel[] }} processes
+ */
+export async function stopAll({ clients, servers }) {
+  for (const client of clients) client.send({ type: 'close' })
+  for (const server of servers) server.send({ type: 'exit' })
+  const all = [...clients, ...servers]
+  const killer = setTimeout(() => {
+    for (const channel of all) channel.child.kill()
+  }, 5000)
+  await Promise.all(all.map((channel) => channel.exited))
+  clearTimeout(killer)
+}
