@@ -7,33 +7,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createNodeEventStream } from '@sse/core/node'
 import { pollUntil, withTimeout } from '@sse/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { connect, MAX_RECONNECT_DELAY_MS, type SseClient, SseClientError } from '../src/index.ts'
+import { connect, MAX_RECONNECT_DELAY_MS, SseClientError } from '../src/index.ts'
 import {
+  closeOpened,
   createManualTimers,
   DEADLINE_MS,
-  type RecordingServer,
   record,
   seededRandom,
-  startRecordingServer,
+  server,
+  track,
 } from './helpers.ts'
 
-const cleanups: Array<() => unknown> = []
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await closeOpened()
   vi.restoreAllMocks()
 })
-
-async function server(...args: Parameters<typeof startRecordingServer>): Promise<RecordingServer> {
-  const started = await startRecordingServer(...args)
-  cleanups.push(() => started.close())
-  return started
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: any event map
-function track<S extends SseClient<any>>(source: S): S {
-  cleanups.push(() => source.close())
-  return source
-}
 
 describe('events', () => {
   it('delivers events by type with the last event ID; heartbeat comments are never messages', async () => {

@@ -175,3 +175,25 @@ export async function startRecordingServer(
   })
   return { ...server, requests }
 }
+
+/** What `server` and `track` opened in the current test, closed by `closeOpened` (newest first). */
+const opened: Array<() => unknown> = []
+
+/** Closes every server and client `server` and `track` opened; call it in `afterEach`. */
+export async function closeOpened(): Promise<void> {
+  for (const close of opened.splice(0).reverse()) await close()
+}
+
+/** `startRecordingServer`, closed after the test. */
+export async function server(...args: Parameters<typeof startRecordingServer>): Promise<RecordingServer> {
+  const started = await startRecordingServer(...args)
+  opened.push(() => started.close())
+  return started
+}
+
+/** A client, closed after the test. */
+// biome-ignore lint/suspicious/noExplicitAny: any event map
+export function track<S extends SseClient<any>>(source: S): S {
+  opened.push(() => source.close())
+  return source
+}

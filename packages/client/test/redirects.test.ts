@@ -7,25 +7,12 @@
  */
 import { createNodeEventStream } from '@sse/core/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { connect, type SseClient } from '../src/index.ts'
-import { createManualTimers, type RecordingServer, record, startRecordingServer } from './helpers.ts'
+import { connect } from '../src/index.ts'
+import { closeOpened, createManualTimers, type RecordingServer, record, server, track } from './helpers.ts'
 
-const cleanups: Array<() => unknown> = []
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await closeOpened()
 })
-
-async function server(...args: Parameters<typeof startRecordingServer>): Promise<RecordingServer> {
-  const started = await startRecordingServer(...args)
-  cleanups.push(() => started.close())
-  return started
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: any event map
-function track<S extends SseClient<any>>(source: S): S {
-  cleanups.push(() => source.close())
-  return source
-}
 
 /** The other origin: an event stream that would gladly take whatever the client sends. */
 function otherOrigin(): Promise<RecordingServer> {
