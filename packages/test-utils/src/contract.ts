@@ -18,6 +18,7 @@ import {
   type AuthorizeContext,
   type AuthorizeResult,
   createHub,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_TOPICS_PER_STREAM,
   type EventStream,
   type EventStreamOptions,
@@ -36,6 +37,7 @@ import {
   type TypedEvent,
 } from '@sse/core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { liveBufferBytes } from './live-bytes.ts'
 import { type PlainAnswer, readAnswer } from './read-answer.ts'
 import { type EventStreamReader, type OpenEventStreamOptions, openEventStream } from './read-events.ts'
 import {
@@ -908,6 +910,58 @@ export function describeAdapterContract(
       expect(notice.event).toBe(RESET_EVENT)
       expect(JSON.parse(notice.data)).toMatchObject({ reason: 'trimmed' })
     })
+
+    it(
+      '50 reconnects with an old Last-Event-ID that never read keep the queued bytes under the stream cap',
+      async () => {
+        // 8 MiB of history: more than a socket's kernel buffers take (about 4 MiB on loopback),
+        // so a replay written whole would sit in the process, 50 times over.
+        const EVENT_BYTES = 16 * 1024
+        const EVENTS = 512
+        const CLIENTS = 50
+        const ids: string[] = []
+        for (let seq = 0; seq < EVENTS; seq++)
+          ids.push(await s.hub.publish('old', { data: numbered(seq, EVENT_BYTES) }))
+        const before = await liveBufferBytes()
+        const readers: EventStreamReader[] = []
+        for (let i = 0; i < CLIENTS; i++) {
+          const reader = await s.open(s.hubUrl(['old']), {
+            headers: { 'last-event-id': ids[0]! },
+            keepEvents: false,
+          })
+          reader.pause()
+          readers.push(reader)
+        }
+        await s.hubSize(CLIENTS)
+        const streams = s.hub.subscribed
+        // Every replay backed up: the client stopped reading and the kernel's buffers are full.
+        await pollUntil(
+          () => streams.every((stream) => stream.congested),
+          30_000,
+          () =>
+            `every stream to back up (${streams.filter((stream) => stream.congested).length} of ${CLIENTS})`,
+        )
+        const held = (await liveBufferBytes()) - before
+        // Bytes, not time: all 50 together hold less than one stream's cap each (1 MiB), where
+        // whole replays would pin about 50 × 8 MiB. The queues in core hold at most a page each.
+        expect(held).toBeLessThan(CLIENTS * DEFAULT_MAX_BUFFERED_BYTES)
+        expect(queuedBytes(streams)).toBeLessThanOrEqual(CLIENTS * (64 * 1024 + EVENT_BYTES + 64))
+        expect(s.hub.stats.replayed).toBeLessThan(CLIENTS * (EVENTS - 1))
+        expect(streams.every((stream) => !stream.closed)).toBe(true)
+
+        // Nothing is lost by pacing: a reader that comes back gets the rest of history in order.
+        await readers[0]!.close()
+        const seqs: number[] = []
+        const again = await s.open(s.hubUrl(['old']), {
+          headers: { 'last-event-id': ids[0]! },
+          keepEvents: false,
+          onEvent: (event) => seqs.push(Number.parseInt(event.data, 10)),
+        })
+        await again.waitUntil(() => seqs.length === EVENTS - 1, 60_000, `the ${EVENTS - 1} missed events`)
+        expect(seqs).toEqual(Array.from({ length: EVENTS - 1 }, (_, i) => i + 1))
+      },
+      HEAVY_TEST_MS,
+    )
 
     it('decodes a UTF-8 Last-Event-ID sent as raw bytes', async () => {
       s.streamOptions = { heartbeat: false }
