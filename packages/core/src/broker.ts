@@ -16,7 +16,10 @@
  * - `history(topics, after)` returns every entry of `topics` with `seq > after.seq`, ascending,
  *   and the log head it read up to; or a reset when it cannot prove the list is complete: the
  *   epoch differs (history was lost), entries after `after` on those topics were trimmed, or
- *   `after` is ahead of the log.
+ *   `after` is ahead of the log. A broker that copies entries out of a store (Redis) may answer
+ *   one page at a time: the entries up to `next`, complete up to there; the hub asks again with
+ *   `after = next` once the stream has taken the page, so a reconnect with an old id holds one
+ *   page in this process, not the whole history.
  * - The epoch changes whenever stored history is lost (a restart of an in-memory log, a flushed
  *   Redis), so a stale id is always detected, never answered with a silent gap.
  * - Failures reject with `SseError('SSE_BROKER_UNAVAILABLE', …)`; nothing is dropped silently.
@@ -44,8 +47,14 @@ export type HistoryResult =
       readonly kind: 'ok'
       /** Entries of the requested topics after the given position, ascending. */
       readonly entries: readonly BrokerEntry[]
-      /** The log head this answer is complete up to. */
+      /** The log head this answer is complete up to (the head when the query ran). */
       readonly head: LogPosition
+      /**
+       * Set when this is one page of a longer answer: `entries` are complete up to this position
+       * (at most `head`) and the rest comes from `history(topics, next)`. Absent: `entries` are
+       * complete up to `head`.
+       */
+      readonly next?: LogPosition | undefined
     }
   | { readonly kind: 'reset'; readonly reason: ResetReason; readonly head: LogPosition }
 

@@ -364,6 +364,87 @@ describe('hub: replay under flow control', () => {
   })
 })
 
+/**
+ * A broker that answers history a few entries at a time, as one that copies entries out of a
+ * store does (`next`): the in-memory log underneath, and a record of every page asked for.
+ */
+class PagedBroker extends MemoryBroker {
+  readonly asked: LogPosition[] = []
+  constructor(
+    readonly pageEntries: number,
+    historySize: number,
+  ) {
+    super({ historySize })
+  }
+
+  override async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
+    this.asked.push(after)
+    const whole = await super.history(topics, after)
+    if (whole.kind !== 'ok' || whole.entries.length <= this.pageEntries) return whole
+    const entries = whole.entries.slice(0, this.pageEntries)
+    return { kind: 'ok', entries, head: whole.head, next: entries.at(-1)! }
+  }
+}
+
+describe('hub: a broker that answers history in pages', () => {
+  it('asks for the next page only once the client took the one before, and misses nothing at the seams', async () => {
+    const broker = new PagedBroker(10, 1000)
+    const hub = hubFor({ broker })
+    const ids: string[] = []
+    for (let i = 0; i < 45; i++) ids.push(await hub.publish(i % 3 === 0 ? 'other' : 't', { data: i }))
+    const client = connect(hub, ['t'], { capacity: 1, lastEventId: ids[0] })
+    await tick()
+    // The client has not read: one page was asked for, the next waits.
+    expect(broker.asked).toHaveLength(1)
+    await hub.publish('t', { data: 'during' })
+    let done = false
+    void client.ready.then(() => {
+      done = true
+    })
+    while (!done) {
+      client.sink.drain()
+      await tick()
+    }
+    // Each page ends at the seq of its last entry of the topic; the next one starts there.
+    expect(broker.asked.map((position) => position.seq)).toEqual([1, 15, 30, 45])
+    const expected = Array.from({ length: 45 }, (_, i) => i)
+      .filter((i) => i > 0 && i % 3 !== 0)
+      .map(String)
+    expect(events(client.sink).map((event) => event.data)).toEqual([...expected, 'during'])
+  })
+
+  it('sends the reset when history is trimmed between two pages, then goes live', async () => {
+    const broker = new PagedBroker(10, 50)
+    const hub = hubFor({ broker })
+    const ids: string[] = []
+    for (let i = 0; i < 40; i++) ids.push(await hub.publish('t', { data: i }))
+    const client = connect(hub, ['t'], { capacity: 1, lastEventId: ids[0] })
+    await tick()
+    // While the client is stalled on its first page, the log moves on past where it stands.
+    for (let i = 0; i < 60; i++) await hub.publish('other', { data: i })
+    let done = false
+    void client.ready.then(() => {
+      done = true
+    })
+    while (!done) {
+      client.sink.drain()
+      await tick()
+    }
+    // The reset stands for the log as of its id: what comes after it is live.
+    await hub.publish('t', { data: 'live' })
+    await tick()
+    client.sink.drain()
+    const got = events(client.sink)
+    expect(got.map((event) => event.data).slice(0, 10)).toEqual(
+      Array.from({ length: 10 }, (_, i) => String(i + 1)),
+    )
+    expect(got[10]!.event).toBe(RESET_EVENT)
+    expect(JSON.parse(got[10]!.data)).toEqual({ reason: 'trimmed', lastEventId: ids[0] })
+    expect(got.slice(11).map((event) => event.data)).toEqual(['live'])
+    expect(hub.stats).toMatchObject({ replayed: 10, resets: 1 })
+  })
+})
+
 describe('hub: replay by Last-Event-ID', () => {
   it('replays exactly the missed events, then continues live', async () => {
     const hub = hubFor()

@@ -568,32 +568,34 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
 
   async #replay(sub: Subscription, lastEventId: string): Promise<void> {
     const stream = sub.stream
-    let result: HistoryResult
-    try {
-      const position = parseLogId(lastEventId)
-      result = position
-        ? await this.#broker.history(sub.topics, position)
-        : { kind: 'reset', reason: 'unknown', head: await this.#broker.head() }
-    } catch (error) {
-      // Going live now would leave a silent gap; closing lets the client retry the replay.
-      this.#emit('error', error)
-      stream.close()
-      return
+    const position = parseLogId(lastEventId)
+    // In pages, each written once the client has read the one before: a replay of a long
+    // history to a client that never reads pins one page, not the whole history. A broker that
+    // answers in pages (`next`) is asked for the next one only then, so its copy is paced too.
+    let page: Item[] = []
+    let pageBytes = 0
+    const writePage = async (): Promise<boolean> => {
+      this.#deliver(sub, concatFrames(page), page.length)
+      this.#stats.replayed += page.length
+      page = []
+      pageBytes = 0
+      return (await stream.ready()) && this.#subs.get(stream) === sub
     }
-    if (stream.closed || this.#subs.get(stream) !== sub) return
-
-    if (result.kind === 'ok') {
-      // In pages, each written once the client has read the one before: a replay of a long
-      // history to a client that never reads pins one page, not the whole history.
-      let page: Item[] = []
-      let pageBytes = 0
-      const writePage = async (): Promise<boolean> => {
-        this.#deliver(sub, concatFrames(page), page.length)
-        this.#stats.replayed += page.length
-        page = []
-        pageBytes = 0
-        return (await stream.ready()) && this.#subs.get(stream) === sub
+    let after = position
+    let result: HistoryResult
+    for (;;) {
+      try {
+        result = after
+          ? await this.#broker.history(sub.topics, after)
+          : { kind: 'reset', reason: 'unknown', head: await this.#broker.head() }
+      } catch (error) {
+        // Going live now would leave a silent gap; closing lets the client retry the replay.
+        this.#emit('error', error)
+        stream.close()
+        return
       }
+      if (stream.closed || this.#subs.get(stream) !== sub) return
+      if (result.kind !== 'ok') break
       for (const entry of result.entries) {
         const item = this.#toItem(entry)
         if (!item || !this.#accepts(sub, item)) continue
@@ -601,8 +603,15 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
         pageBytes += item.frame.length
         if (pageBytes >= REPLAY_PAGE_BYTES && !(await writePage())) return
       }
+      if (!result.next) break
+      // The broker's page is taken: write what is gathered before asking for more.
+      if (page.length > 0 && !(await writePage())) return
+      after = result.next
+    }
+    if (result.kind === 'ok') {
       if (page.length > 0 && !(await writePage())) return
     } else {
+      // Also mid-replay: a paged history can be trimmed, or lost, while the client reads.
       const notice: ResetNotice = { reason: result.reason, lastEventId }
       stream.writeFrame(
         encodeFrame(

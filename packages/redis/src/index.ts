@@ -135,36 +135,49 @@ const HEAD = `${ENSURE_EPOCH}
 return {epoch, tonumber(redis.call('GET', KEYS[2]))}
 `
 
-// ARGV: candidate epoch, the client's epoch, the client's seq, topics…
-// Returns {kind, epoch, head, reason | entries as id, topic, event, data, …}.
+// ARGV: candidate epoch, the client's epoch, the client's seq, page bytes, page scan, topics…
+// Returns {kind, epoch, head, reason} or {'ok', epoch, head, next, entries as id, topic, event, data, …}.
+// One page: at most \`page scan\` log entries are read, and the page ends once the data of its
+// entries reaches \`page bytes\`; \`next\` is then the seq it is complete up to ('' when it reached
+// the head). A reconnect with an old id copies one page at a time out of Redis, not the whole log.
 const HISTORY = `${ENSURE_EPOCH}
 local head = tonumber(redis.call('GET', KEYS[2]))
 if epoch ~= ARGV[2] then return {'reset', epoch, head, 'epoch'} end
 local after = tonumber(ARGV[3])
 if after > head then return {'reset', epoch, head, 'unknown'} end
-local out = {'ok', epoch, head}
+local out = {'ok', epoch, head, ''}
 if after == head then return out end
 local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = head + 1
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
 if firstSeq > after + 1 then
   local floor = tonumber(redis.call('GET', KEYS[5]) or '0')
-  for i = 4, #ARGV do
+  for i = 6, #ARGV do
     local last = redis.call('ZSCORE', KEYS[4], ARGV[i])
     if (last and tonumber(last) or floor) > after then
       return {'reset', epoch, head, 'trimmed'}
     end
   end
 end
+local pageBytes = tonumber(ARGV[4])
+local pageScan = tonumber(ARGV[5])
 local wanted = {}
-for i = 4, #ARGV do wanted[ARGV[i]] = true end
-for _, entry in ipairs(redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+')) do
+for i = 6, #ARGV do wanted[ARGV[i]] = true end
+local bytes = 0
+local scanned = redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+', 'COUNT', pageScan)
+for n, entry in ipairs(scanned) do
   local fields = entry[2]
   if wanted[fields[2]] then
     out[#out + 1] = entry[1]
     out[#out + 1] = fields[2]
     out[#out + 1] = fields[4]
     out[#out + 1] = fields[6]
+    bytes = bytes + #fields[4] + #fields[6]
+  end
+  local seq = string.match(entry[1], '^(%d+)')
+  if tonumber(seq) < head and (bytes >= pageBytes or n == pageScan) then
+    out[4] = seq
+    return out
   end
 end
 return out
@@ -187,6 +200,14 @@ local firstSeq = false
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
 return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
 `
+
+/**
+ * One page of a history answer: it ends once its events' data reach this many bytes, or after
+ * this many log entries were read (of any topic). The hub asks for the next page once the stream
+ * has taken this one; see `Broker.history`.
+ */
+const HISTORY_PAGE_BYTES = 256 * 1024
+const HISTORY_PAGE_SCAN = 1000
 
 /** How long a blocking read waits before the reader re-checks the epoch. */
 const IDLE_CHECK_MS = 1000
@@ -394,14 +415,23 @@ export class RedisBroker implements Broker {
 
   async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
     const reply = await this.#send(() =>
-      this.#commands.sseHistory(...this.#keys, createEpoch(), after.epoch, after.seq, ...topics),
+      this.#commands.sseHistory(
+        ...this.#keys,
+        createEpoch(),
+        after.epoch,
+        after.seq,
+        HISTORY_PAGE_BYTES,
+        HISTORY_PAGE_SCAN,
+        ...topics,
+      ),
     )
     const epoch = String(reply[1])
     const head = { epoch, seq: Number(reply[2]) }
     if (reply[0] === 'reset')
       return { kind: 'reset', reason: reply[3] as 'epoch' | 'trimmed' | 'unknown', head }
+    const next = reply[3] === '' ? undefined : { epoch, seq: Number(reply[3]) }
     const entries: BrokerEntry[] = []
-    for (let i = 3; i < reply.length; i += 4) {
+    for (let i = 4; i < reply.length; i += 4) {
       const event = String(reply[i + 2])
       entries.push({
         epoch,
@@ -411,7 +441,7 @@ export class RedisBroker implements Broker {
         data: String(reply[i + 3]),
       })
     }
-    return { kind: 'ok', entries, head }
+    return next ? { kind: 'ok', entries, head, next } : { kind: 'ok', entries, head }
   }
 
   async head(): Promise<LogPosition> {

@@ -2,6 +2,7 @@ import { createEventStream, createHub, type EventStream, type Hub, RESET_EVENT }
 import { createNodeEventStream } from '@sse/core/node'
 import {
   createMemorySink,
+  liveBytes,
   type MemorySink,
   openEventStream,
   pollUntil,
@@ -88,6 +89,57 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await a!.publish('t', { data: 6 })
     await pollUntil(() => events(client.sink).length === 4, 5000, 'replay then live')
     expect(events(client.sink).map((event) => event.data)).toEqual(['3', '4', '5', '6'])
+  })
+
+  it('copies a long history out of Redis a page at a time: 50 stalled reconnects hold pages, not the log', async () => {
+    const [a, b] = await instances(2)
+    // 8 MiB of history; a reconnect that copied it whole would hold it as strings, 50 times over.
+    const EVENTS = 512
+    const payload = (seq: number) => `${seq}:${'p'.repeat(16 * 1024)}`
+    const ids: string[] = []
+    for (let seq = 0; seq < EVENTS; seq++) ids.push(await a!.publish('long', { data: payload(seq) }))
+    const before = await liveBytes()
+    const stalled = Array.from({ length: 50 }, () => {
+      // Takes 256 KiB, then never reads again.
+      const sink = createMemorySink({ capacity: 256 * 1024 })
+      const stream = createEventStream(sink, { heartbeat: false, lastEventId: ids[0] })
+      void b!.subscribe(stream, { topics: ['long'] })
+      return { sink, stream }
+    })
+    await pollUntil(
+      () => stalled.every(({ stream }) => stream.congested),
+      30_000,
+      () => `every replay to back up (${stalled.filter(({ stream }) => stream.congested).length} of 50)`,
+    )
+    const after = await liveBytes()
+    const held = after.heap + after.buffers - before.heap - before.buffers
+    // What the sinks took (50 × 256 KiB) plus a page each; whole copies would be over 400 MB.
+    expect(held).toBeLessThan(50 * 1024 * 1024)
+    expect(b!.stats.replayed).toBeLessThan(50 * (EVENTS - 1))
+
+    // One reader comes back: it gets the rest page by page, in order, nothing lost at the seams.
+    const [{ sink }] = stalled as [{ sink: MemorySink }]
+    await pollUntil(
+      () => {
+        sink.drain()
+        return events(sink).length === EVENTS - 1
+      },
+      30_000,
+      () => `all ${EVENTS - 1} missed events (${events(sink).length})`,
+    )
+    expect(events(sink).map((event) => Number.parseInt(event.data, 10))).toEqual(
+      Array.from({ length: EVENTS - 1 }, (_, i) => i + 1),
+    )
+  })
+
+  it('finds a quiet topic’s few events behind pages of a busy one', async () => {
+    const [hub] = await instances(1, { historySize: 3000 })
+    const ids: string[] = []
+    for (let i = 0; i < 2500; i++) ids.push(await hub!.publish(i % 500 === 1 ? 'quiet' : 'busy', { data: i }))
+    // The log is read 1000 entries per page: the quiet topic's 5 events span three pages.
+    const quiet = connect(hub!, ['quiet'], ids[0])
+    await quiet.ready
+    expect(events(quiet.sink).map((event) => event.data)).toEqual(['1', '501', '1001', '1501', '2001'])
   })
 
   it('sends a reset when history was trimmed past the client’s id, and when Redis lost its data', async () => {

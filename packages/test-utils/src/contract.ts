@@ -37,7 +37,7 @@ import {
   type TypedEvent,
 } from '@sse/core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { liveBufferBytes } from './live-bytes.ts'
+import { liveBytes } from './live-bytes.ts'
 import { type PlainAnswer, readAnswer } from './read-answer.ts'
 import { type EventStreamReader, type OpenEventStreamOptions, openEventStream } from './read-events.ts'
 import {
@@ -922,7 +922,7 @@ export function describeAdapterContract(
         const ids: string[] = []
         for (let seq = 0; seq < EVENTS; seq++)
           ids.push(await s.hub.publish('old', { data: numbered(seq, EVENT_BYTES) }))
-        const before = await liveBufferBytes()
+        const before = await liveBytes()
         const readers: EventStreamReader[] = []
         for (let i = 0; i < CLIENTS; i++) {
           const reader = await s.open(s.hubUrl(['old']), {
@@ -941,7 +941,7 @@ export function describeAdapterContract(
           () =>
             `every stream to back up (${streams.filter((stream) => stream.congested).length} of ${CLIENTS})`,
         )
-        const held = (await liveBufferBytes()) - before
+        const held = (await liveBytes()).buffers - before.buffers
         // Bytes, not time: all 50 together hold less than one stream's cap each (1 MiB), where
         // whole replays would pin about 50 × 8 MiB. The queues in core hold at most a page each.
         expect(held).toBeLessThan(CLIENTS * DEFAULT_MAX_BUFFERED_BYTES)

@@ -15,6 +15,7 @@ export {
   type StartContractServer,
 } from './contract.ts'
 export { expectPacedAnswer } from './expect-paced-answer.ts'
+export { type LiveBytes, liveBytes } from './live-bytes.ts'
 export { type PlainAnswer, type ReadAnswerOptions, readAnswer } from './read-answer.ts'
 export {
   type EndKind,
