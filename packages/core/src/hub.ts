@@ -210,6 +210,17 @@ interface Subscription {
   /** While history is read: live entries held back, and their size. */
   pending: Item[] | undefined
   pendingBytes: number
+  /** Congested and not (yet) slow: a paced publisher of its topics waits for it. */
+  holding: boolean
+}
+
+/**
+ * A topic's subscriptions, and how many of them hold a paced publisher. A count, not a set of
+ * holders: streams become congested and drain once per batch, and adding to and deleting from a
+ * long-lived Set (or Map) makes V8 rebuild its table each time, in the old generation.
+ */
+class TopicSubscriptions extends Set<Subscription> {
+  holding = 0
 }
 
 interface ReadyWaiter {
@@ -292,7 +303,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly #maxEventBytes: number
   readonly #heartbeat: Heartbeat | undefined
   readonly #subs = new Map<EventStreamImpl<object>, Subscription>()
-  readonly #byTopic = new Map<string, Set<Subscription>>()
+  readonly #byTopic = new Map<string, TopicSubscriptions>()
   // biome-ignore lint/suspicious/noExplicitAny: listeners of every event share one map; `on` keeps them typed.
   readonly #listeners = new Map<keyof HubEvents, Set<(...args: any[]) => void>>()
   readonly #stopBroker: () => void
@@ -301,8 +312,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   #batch: Item[] = []
   #scheduled = false
   #closed = false
-  /** Subscribed streams that are congested and not (yet) slow: what `ready()` waits for. */
-  readonly #holding = new Set<EventStreamImpl<object>>()
+  /** How many subscribed streams are congested and not (yet) slow: what `ready()` waits for. */
+  #holding = 0
   #readyWaiters: ReadyWaiter[] = []
   /** Since when a caller of `ready()` has been waiting (for `stats.pacedMs`). */
   #pacedSince = 0
@@ -364,19 +375,28 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   }
 
   ready(topic?: string): Promise<void> {
-    if (this.#holding.size === 0 || this.#closed || !this.#holds(topic)) return RESOLVED
+    if (this.#holding === 0 || this.#closed || !this.#holds(topic)) return RESOLVED
     if (this.#readyWaiters.length === 0) this.#pacedSince = this.#timers.now()
     return new Promise((resolve) => this.#readyWaiters.push({ topic, resolve }))
   }
 
   /** Whether a congested stream (of `topic`) holds a paced publisher. */
   #holds(topic: string | undefined): boolean {
-    if (topic === undefined) return this.#holding.size > 0
-    for (const stream of this.#holding) {
-      const sub = this.#subs.get(stream)
-      if (sub && (sub.topicSet ? sub.topicSet.has(topic) : sub.topics[0] === topic)) return true
+    if (topic === undefined) return this.#holding > 0
+    return (this.#byTopic.get(topic)?.holding ?? 0) > 0
+  }
+
+  /** Marks `sub` as holding paced publishers or not; whether that changed anything. */
+  #setHolding(sub: Subscription, holding: boolean): boolean {
+    if (sub.holding === holding) return false
+    sub.holding = holding
+    const step = holding ? 1 : -1
+    this.#holding += step
+    for (const topic of sub.topics) {
+      const subs = this.#byTopic.get(topic)
+      if (subs) subs.holding += step
     }
-    return false
+    return true
   }
 
   /** Releases the callers of `ready()` that nothing holds any more (all of them after close). */
@@ -394,11 +414,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
 
   /** @internal Called by a subscribed stream when it becomes congested, catches up, or is judged slow. */
   streamPaced(stream: EventStreamImpl<object>, holding: boolean): void {
-    if (holding) {
-      this.#holding.add(stream)
-    } else if (this.#holding.delete(stream)) {
-      this.#releaseReady()
-    }
+    const sub = this.#subs.get(stream)
+    if (sub && this.#setHolding(sub, holding) && !holding) this.#releaseReady()
   }
 
   topicSize(topic: string): number {
@@ -499,19 +516,20 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       watermark: undefined,
       pending: resumeFrom === undefined ? undefined : [],
       pendingBytes: 0,
+      holding: false,
     }
     this.#subs.set(impl, sub)
     if (key !== undefined) this.#byKey.set(key, this.keySize(key) + 1)
     for (const topic of topics) {
       let set = this.#byTopic.get(topic)
       if (!set) {
-        set = new Set()
+        set = new TopicSubscriptions()
         this.#byTopic.set(topic, set)
       }
       set.add(sub)
     }
     impl.setOwner(this)
-    if (impl.holding) this.#holding.add(impl)
+    if (impl.holding) this.#setHolding(sub, true)
     impl.useHeartbeat(this.#heartbeat ?? null)
     this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
 
@@ -755,6 +773,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       if (left > 0) this.#byKey.set(sub.key, left)
       else this.#byKey.delete(sub.key)
     }
+    // Before the topics' sets go: their counts of holders include this stream.
+    const released = this.#setHolding(sub, false)
     for (const topic of sub.topics) {
       const set = this.#byTopic.get(topic)
       set?.delete(sub)
@@ -762,7 +782,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     }
     if (reason === 'overflow') this.#stats.overflowCloses++
     else if (reason === 'slow') this.#stats.slowCloses++
-    if (this.#holding.delete(sub.stream)) this.#releaseReady()
+    if (released) this.#releaseReady()
     this.#emit('unsubscribe', { topics: sub.topics, reason })
   }
 

@@ -45,6 +45,12 @@ function sizeOf(entry: BrokerEntry): number {
   return entry.topic.length + (entry.event?.length ?? 0) + entry.data.length
 }
 
+/** A topic's eviction point; `recent` marks one evicted from since the last sweep passed it. */
+interface EvictedTopic {
+  seq: number
+  recent: boolean
+}
+
 /** Distinct topics whose eviction point is remembered; past it the oldest merge into one floor. */
 const MAX_TRACKED_TOPICS = 10_000
 
@@ -62,7 +68,7 @@ export class MemoryBroker implements Broker {
   /** The size of the retained log, as `historyMaxBytes` counts it. */
   #bytes = 0
   /** Per topic, the highest seq evicted from history. */
-  readonly #evicted = new Map<string, number>()
+  readonly #evicted = new Map<string, EvictedTopic>()
   /** The highest evicted seq of topics no longer tracked individually. */
   #evictedFloor = 0
   #closed = false
@@ -130,7 +136,7 @@ export class MemoryBroker implements Broker {
     if (after.seq > this.#seq) return Promise.resolve({ kind: 'reset', reason: 'unknown', head })
     this.#evictExpired()
     for (const topic of topics) {
-      if ((this.#evicted.get(topic) ?? this.#evictedFloor) > after.seq) {
+      if ((this.#evicted.get(topic)?.seq ?? this.#evictedFloor) > after.seq) {
         return Promise.resolve({ kind: 'reset', reason: 'trimmed', head })
       }
     }
@@ -192,12 +198,33 @@ export class MemoryBroker implements Broker {
   }
 
   #markEvicted(entry: BrokerEntry): void {
-    this.#evicted.delete(entry.topic)
-    this.#evicted.set(entry.topic, entry.seq)
-    if (this.#evicted.size > MAX_TRACKED_TOPICS) {
-      const [oldestTopic, seq] = this.#evicted.entries().next().value as [string, number]
-      this.#evicted.delete(oldestTopic)
-      this.#evictedFloor = Math.max(this.#evictedFloor, seq)
+    // Updated in place: this runs for every event once history is full, and a delete and set
+    // per event on a Map this old makes V8 rebuild its table each time, in the old generation.
+    const known = this.#evicted.get(entry.topic)
+    if (known) {
+      known.seq = entry.seq
+      known.recent = true
+      return
+    }
+    this.#evicted.set(entry.topic, { seq: entry.seq, recent: false })
+    if (this.#evicted.size > MAX_TRACKED_TOPICS) this.#forgetOneTopic()
+  }
+
+  /**
+   * Merges one topic into `#evictedFloor`: the oldest tracked one that nothing was evicted from
+   * since the last sweep passed it (a second chance, as a clock cache does). Each pass over a
+   * recent topic clears its mark, so a sweep ends within one round of the map.
+   */
+  #forgetOneTopic(): void {
+    for (const [topic, evicted] of this.#evicted) {
+      this.#evicted.delete(topic)
+      if (evicted.recent) {
+        evicted.recent = false
+        this.#evicted.set(topic, evicted)
+        continue
+      }
+      this.#evictedFloor = Math.max(this.#evictedFloor, evicted.seq)
+      return
     }
   }
 }
