@@ -9,6 +9,7 @@
  */
 import type { Broker, BrokerEntry, BrokerMessage, HistoryResult } from './broker.ts'
 import { SseError } from './errors.ts'
+import { HistoryRing } from './history-ring.ts'
 import { createEpoch, type LogPosition } from './last-event-id.ts'
 import { reportError } from './report-error.ts'
 import { defaultTimers, type TimerProvider } from './timers.ts'
@@ -36,13 +37,9 @@ export interface MemoryBrokerOptions {
   timers?: TimerProvider | undefined
 }
 
-interface StoredEntry extends BrokerEntry {
-  readonly time: number
-}
-
 /** An entry's size for `historyMaxBytes`: O(1), whatever the size of its data. */
-function sizeOf(entry: BrokerEntry): number {
-  return entry.topic.length + (entry.event?.length ?? 0) + entry.data.length
+function sizeOf(topic: string, event: string | undefined, data: string): number {
+  return topic.length + (event?.length ?? 0) + data.length
 }
 
 /** A topic's eviction point; `recent` marks one evicted from since the last sweep passed it. */
@@ -61,9 +58,8 @@ export class MemoryBroker implements Broker {
   readonly #maxAgeMs: number
   readonly #timers: TimerProvider
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
-  /** The retained log, oldest first, from index `#start`. */
-  #log: StoredEntry[] = []
-  #start = 0
+  /** The retained log. */
+  readonly #log: HistoryRing
   #seq = 0
   /** The size of the retained log, as `historyMaxBytes` counts it. */
   #bytes = 0
@@ -91,25 +87,21 @@ export class MemoryBroker implements Broker {
     this.#maxBytes = bytes
     this.#maxAgeMs = age
     this.#timers = options.timers ?? defaultTimers
+    this.#log = new HistoryRing(size)
   }
 
   publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
     if (this.#closed)
       return Promise.reject(new SseError('SSE_BROKER_UNAVAILABLE', 'the memory broker is closed'))
-    const entry: StoredEntry = {
-      topic,
-      event: message.event,
-      data: message.data,
-      epoch: this.epoch,
-      seq: ++this.#seq,
-      time: this.#timers.now(),
-    }
+    const { event, data } = message
+    const entry: BrokerEntry = { topic, event, data, epoch: this.epoch, seq: ++this.#seq }
     if (this.#historySize > 0) {
-      this.#log.push(entry)
-      this.#bytes += sizeOf(entry)
-      if (this.#log.length - this.#start > this.#historySize || this.#bytes > this.#maxBytes) this.#trim()
+      if (this.#log.count === this.#historySize) this.#evictOldest()
+      this.#log.push(entry.seq, topic, event, data, this.#timers.now())
+      this.#bytes += sizeOf(topic, event, data)
+      while (this.#bytes > this.#maxBytes && this.#log.count > 0) this.#evictOldest()
     } else {
-      this.#markEvicted(entry)
+      this.#markEvicted(topic, entry.seq)
     }
     this.#evictExpired()
     for (const listener of this.#listeners) {
@@ -141,13 +133,19 @@ export class MemoryBroker implements Broker {
       }
     }
     const entries: BrokerEntry[] = []
-    const first = this.#log[this.#start]
-    if (first) {
-      const wanted = new Set(topics)
-      // Seqs in the log are contiguous, so the first entry after `after` is found by arithmetic.
-      for (let i = this.#start + Math.max(0, after.seq + 1 - first.seq); i < this.#log.length; i++) {
-        const entry = this.#log[i]!
-        if (wanted.has(entry.topic)) entries.push(entry)
+    const log = this.#log
+    const wanted = new Set(topics)
+    // Seqs in the log are contiguous, so the first entry after `after` is found by arithmetic.
+    for (let i = Math.max(0, after.seq + 1 - log.firstSeq); i < log.count; i++) {
+      const topic = log.topic(i)
+      if (wanted.has(topic)) {
+        entries.push({
+          topic,
+          event: log.event(i),
+          data: log.data(i),
+          epoch: this.epoch,
+          seq: log.firstSeq + i,
+        })
       }
     }
     return Promise.resolve({ kind: 'ok', entries, head })
@@ -160,53 +158,35 @@ export class MemoryBroker implements Broker {
   close(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
-    this.#log = []
-    this.#start = 0
+    this.#log.clear()
     this.#bytes = 0
     return Promise.resolve()
-  }
-
-  /** Evicts the oldest entries past `historySize`, then while the log is over `historyMaxBytes`. */
-  #trim(): void {
-    let end = Math.max(this.#start, this.#log.length - this.#historySize)
-    let bytes = this.#bytes
-    for (let i = this.#start; i < end; i++) bytes -= sizeOf(this.#log[i]!)
-    while (bytes > this.#maxBytes && end < this.#log.length) bytes -= sizeOf(this.#log[end++]!)
-    this.#evict(end)
   }
 
   #evictExpired(): void {
     if (this.#maxAgeMs === Number.POSITIVE_INFINITY) return
     const cutoff = this.#timers.now() - this.#maxAgeMs
-    let end = this.#start
-    while (end < this.#log.length && this.#log[end]!.time <= cutoff) end++
-    if (end > this.#start) this.#evict(end)
+    while (this.#log.count > 0 && this.#log.time(0) <= cutoff) this.#evictOldest()
   }
 
-  /** Evicts log entries before index `end`. */
-  #evict(end: number): void {
-    for (let i = this.#start; i < end; i++) {
-      const entry = this.#log[i]!
-      this.#bytes -= sizeOf(entry)
-      this.#markEvicted(entry)
-    }
-    this.#start = end
-    if (this.#start > 1024 && this.#start * 2 > this.#log.length) {
-      this.#log = this.#log.slice(this.#start)
-      this.#start = 0
-    }
+  #evictOldest(): void {
+    const log = this.#log
+    const topic = log.topic(0)
+    this.#bytes -= sizeOf(topic, log.event(0), log.data(0))
+    this.#markEvicted(topic, log.firstSeq)
+    log.shift()
   }
 
-  #markEvicted(entry: BrokerEntry): void {
+  #markEvicted(topic: string, seq: number): void {
     // Updated in place: this runs for every event once history is full, and a delete and set
     // per event on a Map this old makes V8 rebuild its table each time, in the old generation.
-    const known = this.#evicted.get(entry.topic)
+    const known = this.#evicted.get(topic)
     if (known) {
-      known.seq = entry.seq
+      known.seq = seq
       known.recent = true
       return
     }
-    this.#evicted.set(entry.topic, { seq: entry.seq, recent: false })
+    this.#evicted.set(topic, { seq, recent: false })
     if (this.#evicted.size > MAX_TRACKED_TOPICS) this.#forgetOneTopic()
   }
 
