@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { HistoryRing } from './history-ring.ts'
+
+/** What the ring holds, oldest first, as [seq, topic, event, data, time]. */
+function contents(ring: HistoryRing): unknown[] {
+  return Array.from({ length: ring.count }, (_, i) => [
+    ring.firstSeq + i,
+    ring.topic(i),
+    ring.event(i),
+    ring.data(i),
+    ring.time(i),
+  ])
+}
+
+describe('HistoryRing', () => {
+  it('matches a plain array through pushes and shifts that wrap around and grow it', () => {
+    const ring = new HistoryRing(100)
+    const model: unknown[] = []
+    let seq = 0
+    // Pseudo-random but fixed: pushes outnumber shifts, so the ring wraps while it grows.
+    let state = 7
+    for (let step = 0; step < 2000; step++) {
+      state = (state * 1103515245 + 12345) % 2147483648
+      const full = ring.count === 100
+      if (ring.count > 0 && (full || state % 3 === 0)) {
+        ring.shift()
+        model.shift()
+      } else {
+        seq++
+        const entry = [seq, `t${seq % 7}`, seq % 2 ? undefined : 'e', `d${seq}`, seq * 1.5] as const
+        ring.push(entry[0], entry[1], entry[2], entry[3], entry[4])
+        model.push([...entry])
+      }
+      expect(contents(ring)).toEqual(model)
+    }
+    expect(seq).toBeGreaterThan(1000)
+  })
+
+  it('never holds more than its limit, and starts over empty after clear()', () => {
+    const ring = new HistoryRing(3)
+    for (let seq = 1; seq <= 3; seq++) ring.push(seq, 't', undefined, String(seq), 0)
+    expect(contents(ring).map((entry) => (entry as unknown[])[3])).toEqual(['1', '2', '3'])
+    ring.shift()
+    ring.push(4, 't', undefined, '4', 0)
+    expect(ring.firstSeq).toBe(2)
+    expect(contents(ring).map((entry) => (entry as unknown[])[3])).toEqual(['2', '3', '4'])
+    ring.clear()
+    expect(ring.count).toBe(0)
+    ring.push(9, 't', 'e', 'x', 1)
+    expect(contents(ring)).toEqual([[9, 't', 'e', 'x', 1]])
+  })
+})
