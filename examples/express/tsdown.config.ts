@@ -1,13 +1,4 @@
-import { defineConfig } from 'tsdown'
+import { exampleConfig } from '../../tsdown.preset.ts'
 
 // An app, not a library: `dist/server.mjs` is what `npm start` runs with plain `node`.
-export default defineConfig({
-  entry: ['src/server.ts'],
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20.19',
-  dts: false,
-  sourcemap: true,
-  clean: true,
-  fixedExtension: true,
-})
+export default exampleConfig(['src/server.ts'])

@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsdown'
+import { exampleConfig } from '../../tsdown.preset.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20.19',
-  dts: false,
-  sourcemap: true,
-  clean: true,
-  fixedExtension: true,
-})
+// What the examples import at run time (`dist/index.mjs`); only they use it, so no declarations.
+export default exampleConfig(['src/index.ts'])

@@ -1,13 +1,7 @@
-import { defineConfig } from 'tsdown'
+import { packageConfig } from '../../tsdown.preset.ts'
 
-export default defineConfig({
+// Neutral platform: only `./node` imports `node:*`; the main entry and `./web` run on any runtime.
+export default packageConfig({
   entry: ['src/index.ts', 'src/node.ts', 'src/web.ts', 'src/testing.ts'],
-  format: ['esm'],
   platform: 'neutral',
-  target: 'node20.19',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  treeshake: true,
-  fixedExtension: true,
 })

@@ -1,13 +1,4 @@
-import { defineConfig } from 'tsdown'
+import { packageConfig } from '../../tsdown.preset.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  platform: 'neutral',
-  target: 'node20.19',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  treeshake: true,
-  fixedExtension: true,
-})
+// Neutral platform: the same build runs on Node, Bun, Deno and Workers.
+export default packageConfig({ platform: 'neutral' })

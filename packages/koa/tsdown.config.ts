@@ -1,13 +1,3 @@
-import { defineConfig } from 'tsdown'
+import { packageConfig } from '../../tsdown.preset.ts'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20.19',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  treeshake: true,
-  fixedExtension: true,
-})
+export default packageConfig()

@@ -1,11 +1,12 @@
 /**
  * `@sse/core/node`: the `SseSink` for Node's `ServerResponse` (HTTP/1.1) and the HTTP/2
  * compatibility response. Express, Fastify (after `reply.hijack()`), Koa and plain `node:http`
- * all end up here, so the Node glue is written and tested once.
+ * all end up here, so the Node glue is written and tested once; so is ending a server's open
+ * streams, and their HTTP/2 sessions, on shutdown (`createNodeStreamTracker`).
  */
 import { Buffer } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { DefaultEventMap } from './event-map.ts'
 import { createEventStream, type EventStream, type EventStreamOptions } from './event-stream.ts'
 import type { SseHead, SseSink } from './sink.ts'
@@ -216,4 +217,68 @@ export function createNodeSink(req: NodeRequest, res: NodeResponse, options: Nod
   const response = res as unknown as AnyResponse
   const flush = options.flush ?? (typeof response.flush === 'function' ? () => response.flush?.() : undefined)
   return new NodeSink(req, response, flush)
+}
+
+/**
+ * The event streams of one server, so that a shutdown ends them promptly; see `createNodeStreamTracker`.
+ */
+export interface NodeStreamTracker {
+  /** Tracks `stream` (any `EventStream`), opened on `res`, and its HTTP/2 session; once `close()` has begun, closes it at once. Returns `stream`. */
+  track<S extends Pick<EventStream, 'close' | 'closed' | 'onClose'>>(stream: S, res: NodeResponse): S
+  /**
+   * Runs `before` (a hub's `close()`, so that its streams get their last event and `retry:`) with
+   * streams tracked from then on closed at once, then closes every stream still open and every
+   * HTTP/2 session that carried one, even when `before` throws (its error is then rethrown).
+   */
+  close(before?: () => unknown): Promise<void>
+}
+
+/**
+ * Tracks the streams a server opens, so that shutting it down does not wait on them: an event
+ * stream never ends by itself, and an HTTP/2 client keeps its session open after its stream ended
+ * (Node before 24 does not close sessions on `server.close()`, which then waits on them). Only the
+ * sessions that carried a stream are closed, gracefully: other requests on them finish.
+ * `@sse/fastify`'s `ssePlugin` runs one on `fastify.close()`.
+ *
+ * @example
+ * const streams = createNodeStreamTracker()
+ * const server = http2.createSecureServer(tls, (req, res) => {
+ *   hub.subscribe(streams.track(createNodeEventStream(req, res), res), { topics: ['news'] })
+ * })
+ * process.on('SIGTERM', () => streams.close(() => hub.close()).then(() => server.close()))
+ */
+export function createNodeStreamTracker(): NodeStreamTracker {
+  const streams = new Set<Pick<EventStream, 'close'>>()
+  const sessions = new Set<Http2Session>()
+  let state: 'open' | 'closing' | 'closed' = 'open'
+  const closeAll = () => {
+    for (const stream of streams) stream.close()
+    for (const session of sessions) session.close()
+  }
+  return {
+    track(stream, res) {
+      if (!stream.closed) {
+        streams.add(stream)
+        stream.onClose(() => streams.delete(stream))
+      }
+      const session = 'stream' in res ? res.stream.session : undefined
+      if (session && !sessions.has(session)) {
+        sessions.add(session)
+        session.once('close', () => sessions.delete(session))
+      }
+      // A handler that was still awaiting when shutdown began: end at once, the client reconnects elsewhere.
+      if (state === 'closing') stream.close()
+      else if (state === 'closed') closeAll()
+      return stream
+    },
+    async close(before) {
+      state = 'closing'
+      try {
+        await before?.()
+      } finally {
+        state = 'closed'
+        closeAll()
+      }
+    },
+  }
 }

@@ -4,11 +4,10 @@
  * - `sse(request, reply)` turns one request into an `EventStream`; `reply.sse()` once the plugin is registered.
  * - `sseHub({ hub, topics, authorize })` is a route handler subscribing the request to hub topics.
  * - `ssePlugin` decorates `reply.sse` and, on `fastify.close()`, closes the `hub` it was given,
- *   every stream opened through it and their HTTP/2 sessions, so close completes promptly instead
- *   of waiting on open streams.
+ *   every stream opened through it and their HTTP/2 sessions (`createNodeStreamTracker` of
+ *   `@sse/core/node`), so close completes promptly instead of waiting on open streams.
  */
 
-import type { Http2Session } from 'node:http2'
 import {
   type DefaultEventMap,
   decideHubRoute,
@@ -18,7 +17,7 @@ import {
   type HubCloseOptions,
   type HubRouteOptions,
 } from '@sse/core'
-import { createNodeEventStream } from '@sse/core/node'
+import { createNodeEventStream, createNodeStreamTracker } from '@sse/core/node'
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -104,31 +103,12 @@ export function sseHub<M extends object = DefaultEventMap>(
 }
 
 const plugin: FastifyPluginAsync<SsePluginOptions> = async (fastify, options) => {
-  let closing = false
-  const open = new Set<EventStream>()
-  // HTTP/2 sessions that carried a stream: a client keeps its session after the stream ends, and
-  // Node before 24 does not close sessions on `server.close()`, which would then wait on them.
-  const sessions = new Set<Http2Session>()
+  const streams = createNodeStreamTracker()
   function sseOnReply(this: AnyReply, streamOptions?: SseOptions): EventStream {
-    const stream = sse(this.request, this, streamOptions)
-    open.add(stream)
-    stream.onClose(() => open.delete(stream))
-    const session = 'stream' in this.raw ? this.raw.stream.session : undefined
-    if (session && !sessions.has(session)) sessions.add(session.once('close', () => sessions.delete(session)))
-    // A handler that was still awaiting when close began: end at once, the client reconnects elsewhere.
-    if (closing) stream.close()
-    return stream
+    return streams.track(sse(this.request, this, streamOptions), this.raw)
   }
   fastify.decorateReply('sse', sseOnReply as FastifyReply['sse'])
-  fastify.addHook('preClose', async () => {
-    closing = true
-    try {
-      await options.hub?.close(options.closeOptions)
-    } finally {
-      for (const stream of open) stream.close()
-      for (const session of sessions) session.close()
-    }
-  })
+  fastify.addHook('preClose', () => streams.close(() => options.hub?.close(options.closeOptions)))
 }
 
 /**
