@@ -62,3 +62,13 @@ export class SseClientError extends Error {
     this.body = details.body
   }
 }
+
+/**
+ * The message of a caught value, for the message of an `SseClientError` that wraps it.
+ *
+ * @example
+ * new SseClientError('SSE_CLIENT_NETWORK', `fetch ${url} failed: ${describeCause(cause)}`, { cause })
+ */
+export function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause)
+}

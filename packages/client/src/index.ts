@@ -6,26 +6,28 @@
  * origin, and delivers typed events to listeners and `for await` loops.
  */
 export {
-  type BaseConnectOptions,
   type CloseInfo,
   type CloseReason,
-  type ConnectArgs,
-  type ConnectOptions,
-  connect,
   type DefaultEventMap,
-  type FetchLike,
-  type JsonEventTypes,
-  type JsonOption,
   type OpenInfo,
   RESET_EVENT,
   type ReadyState,
   type ReconnectingInfo,
-  type RequestContext,
   type ResetNotice,
-  type SseClient,
   type SseMessage,
   type SseMessageOf,
-} from './connect.ts'
+} from './client-events.ts'
+export { connect } from './connect.ts'
+export type {
+  BaseConnectOptions,
+  ConnectArgs,
+  ConnectOptions,
+  FetchLike,
+  JsonEventTypes,
+  JsonOption,
+  RequestContext,
+} from './connect-options.ts'
 export { SseClientError, type SseClientErrorCode, type SseClientErrorDetails } from './errors.ts'
 export { isRetryableStatus, MAX_RECONNECT_DELAY_MS, type ReconnectOptions } from './reconnect-policy.ts'
+export type { SseClient } from './sse-client.ts'
 export type { ClientTimerHandle, ClientTimers } from './timers.ts'

@@ -4,6 +4,7 @@ import {
   DEFAULT_RECONNECT,
   isRetryableStatus,
   MAX_RECONNECT_DELAY_MS,
+  nextReconnect,
   parseRetryAfter,
   reconnectDelay,
   resolveReconnectPolicy,
@@ -55,6 +56,64 @@ describe('reconnectDelay', () => {
     const ceiling = (random: () => number) =>
       reconnectDelay(resolveReconnectPolicy({ random, initialDelay: 100 }), { attempt: 1 })
     expect([ceiling(() => -1), ceiling(() => 7), ceiling(() => Number.NaN)]).toEqual([0, 100, 0])
+  })
+})
+
+describe('nextReconnect', () => {
+  const policy = resolveReconnectPolicy({
+    jitter: false,
+    initialDelay: 100,
+    healthyAfter: 5000,
+    maxAttempts: 3,
+  })
+
+  it('counts consecutive failures and backs off with the count', () => {
+    const decisions = [0, 1, 2].map((failures) => nextReconnect(policy, { failures }))
+    expect(decisions).toEqual([
+      { giveUp: false, attempt: 1, delay: 100 },
+      { giveUp: false, attempt: 2, delay: 200 },
+      { giveUp: false, attempt: 3, delay: 400 },
+    ])
+  })
+
+  it('starts again at attempt 1 after a stream that stayed open healthyAfter ms', () => {
+    expect(nextReconnect(policy, { failures: 2, openedFor: 5000 })).toEqual({
+      giveUp: false,
+      attempt: 1,
+      delay: 100,
+    })
+    expect(nextReconnect(policy, { failures: 2, openedFor: 4999 })).toEqual({
+      giveUp: false,
+      attempt: 3,
+      delay: 400,
+    })
+  })
+
+  it('gives up past maxAttempts consecutive failures, without drawing jitter', () => {
+    let draws = 0
+    const counted = resolveReconnectPolicy({
+      maxAttempts: 3,
+      random: () => {
+        draws++
+        return 0.5
+      },
+    })
+    expect(nextReconnect(counted, { failures: 3 })).toEqual({ giveUp: true, attempt: 4 })
+    expect(draws).toBe(0)
+    expect(nextReconnect(resolveReconnectPolicy({ maxAttempts: 0 }), { failures: 0 })).toEqual({
+      giveUp: true,
+      attempt: 1,
+    })
+    // A healthy stream before the failure: the count starts over, so it does not give up.
+    expect(nextReconnect(counted, { failures: 3, openedFor: 60_000 })).toMatchObject({
+      giveUp: false,
+      attempt: 1,
+    })
+  })
+
+  it("passes the server's retry: and Retry-After on as floors", () => {
+    expect(nextReconnect(policy, { failures: 0, serverRetry: 3000 })).toMatchObject({ delay: 3000 })
+    expect(nextReconnect(policy, { failures: 0, retryAfter: 7000 })).toMatchObject({ delay: 7000 })
   })
 })
 

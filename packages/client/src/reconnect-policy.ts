@@ -1,7 +1,7 @@
 /**
- * When to reconnect, and after how long. Pure functions over plain numbers, so the policy is
- * tested on its own and the client only feeds it the attempt count, the server's `retry:` and
- * `Retry-After`.
+ * When to reconnect, after how long, and when to give up. Pure functions over plain numbers, so
+ * the policy is tested on its own and the client only feeds it the count of consecutive failures,
+ * how long the last stream stayed open, the server's `retry:` and `Retry-After`.
  *
  * The delay of consecutive failed attempt `n` (1, 2, 3, …) is
  *
@@ -137,6 +137,45 @@ export function reconnectDelay(policy: ReconnectPolicy, input: DelayInput): numb
   const backoff = policy.jitter ? clampUnit(policy.random()) * ceiling : ceiling
   const floor = Math.max(input.serverRetry ?? 0, input.retryAfter ?? 0)
   return Math.round(Math.min(MAX_RECONNECT_DELAY_MS, Math.max(floor, backoff)))
+}
+
+/** What the end of an attempt (a failure, or the server ending the stream) depends on. */
+export interface EndedAttempt {
+  /** Consecutive failed attempts before this one (0 at first, and after a healthy connection). */
+  readonly failures: number
+  /** How long the stream stayed open, in ms, if it opened. */
+  readonly openedFor?: number | undefined
+  /** The last `retry:` the server sent, in ms. */
+  readonly serverRetry?: number | undefined
+  /** The `Retry-After` of the response that failed, in ms. */
+  readonly retryAfter?: number | undefined
+}
+
+/** Reconnect as attempt `attempt` after `delay` ms, or give up (`attempt` would pass `maxAttempts`). */
+export type ReconnectDecision =
+  | { readonly giveUp: false; readonly attempt: number; readonly delay: number }
+  | { readonly giveUp: true; readonly attempt: number }
+
+/**
+ * The give-up rules, then the delay. A stream that stayed open `healthyAfter` ms was a real
+ * connection: the count starts again at 1. A shorter one counts as a failure, so a server that
+ * accepts and drops connections at once gets ever longer waits, not a storm. Past `maxAttempts`
+ * consecutive failures the client gives up (and draws no jitter for it).
+ *
+ * @example
+ * nextReconnect(resolveReconnectPolicy({ maxAttempts: 3, jitter: false }), { failures: 1 })
+ * // { giveUp: false, attempt: 2, delay: 2000 }
+ */
+export function nextReconnect(policy: ReconnectPolicy, ended: EndedAttempt): ReconnectDecision {
+  const healthy = ended.openedFor !== undefined && ended.openedFor >= policy.healthyAfter
+  const attempt = (healthy ? 0 : ended.failures) + 1
+  if (attempt > policy.maxAttempts) return { giveUp: true, attempt }
+  const delay = reconnectDelay(policy, {
+    attempt,
+    serverRetry: ended.serverRetry,
+    retryAfter: ended.retryAfter,
+  })
+  return { giveUp: false, attempt, delay }
 }
 
 function clampUnit(value: number): number {

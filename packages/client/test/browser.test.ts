@@ -1,7 +1,7 @@
 /**
  * The built bundle in real Chromium: the package is built with its own tsdown config into a
- * temporary folder, served with `eventsource-parser`'s ESM file behind an import map, and a page
- * imports it as a browser app would. The page receives events, the server ends the stream, and
+ * temporary folder (one file: the package has no dependency), and a page imports it as a browser
+ * app would. The page receives events, the server ends the stream, and
  * the page reconnects with `Last-Event-ID` and a fresh header. A redirect stops the page's client
  * (`SSE_CLIENT_REDIRECT`), since the browser hides where a `redirect: 'manual'` response leads.
  *
@@ -9,9 +9,8 @@
  * it is missing the test is skipped with a one-line notice; under `CI=true` it fails instead.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createNodeEventStream } from '@sse/core/node'
 import { pollUntil, withTimeout } from '@sse/test-utils'
@@ -26,17 +25,9 @@ if (!hasChromium && !ci) console.warn(`[@sse/client] ${CHROMIUM} not found: the 
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
-/** The ESM file of `eventsource-parser`, as its package.json exports it to importers. */
-function parserModulePath(): string {
-  const manifestPath = createRequire(import.meta.url).resolve('eventsource-parser/package.json')
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: { '.': { import: string } } }
-  return join(dirname(manifestPath), manifest.exports['.'].import)
-}
-
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>@sse/client in Chromium</title>
-<script type="importmap">{ "imports": { "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
 <script type="module">
   import { connect } from '/client/index.mjs'
   const log = (window.log = [])
@@ -113,15 +104,13 @@ describe('in Chromium', () => {
     'loads the built ESM bundle, receives typed events and reconnects with Last-Event-ID',
     async () => {
       const bundle = readFileSync(built!, 'utf8')
-      expect(bundle).toMatch(/from ["']eventsource-parser["']/) // a dependency, not inlined
-      const parser = readFileSync(parserModulePath(), 'utf8')
+      expect(bundle).not.toMatch(/^\s*(import|export)\b[^;]*\bfrom\b/m) // no dependency to load
       let serverSawClose: Promise<unknown> | undefined
       const server = await startRecordingServer((req, res, index) => {
         const path = req.url ?? '/'
         const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
         if (path === '/') return file('text/html; charset=utf-8', PAGE)
         if (path === '/client/index.mjs') return file('text/javascript', bundle)
-        if (path === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
         if (path !== '/events') return res.writeHead(404).end()
         const stream = createNodeEventStream(req, res, { heartbeat: false })
         const from = Number(stream.lastEventId ?? 0)
@@ -177,9 +166,7 @@ describe('in Chromium', () => {
     'stops on a redirect with SSE_CLIENT_REDIRECT: the browser hides where it leads',
     async () => {
       const bundle = readFileSync(built!, 'utf8')
-      const parser = readFileSync(parserModulePath(), 'utf8')
       const page = `<!doctype html><meta charset="utf-8"><title>redirect</title>
-<script type="importmap">{ "imports": { "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
 <script type="module">
   import { connect } from '/client/index.mjs'
   const log = (window.log = [])
@@ -191,7 +178,6 @@ describe('in Chromium', () => {
         const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
         if (req.url === '/') return file('text/html; charset=utf-8', page)
         if (req.url === '/client/index.mjs') return file('text/javascript', bundle)
-        if (req.url === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
         // Even a redirect within the origin: the page cannot tell it from one to another origin.
         if (req.url === '/moved') return res.writeHead(302, { Location: '/events' }).end()
         if (req.url !== '/events') return res.writeHead(404).end()
@@ -214,7 +200,6 @@ describe('in Chromium', () => {
         expect(server.requests.map(({ url }) => url).filter((url) => url !== '/favicon.ico')).toEqual([
           '/',
           '/client/index.mjs',
-          '/vendor/eventsource-parser.js',
           '/moved',
         ])
       } finally {
@@ -226,18 +211,15 @@ describe('in Chromium', () => {
 
   it.skipIf(!hasChromium)("runs the README's browser example as written", async () => {
     const bundle = readFileSync(built!, 'utf8')
-    const parser = readFileSync(parserModulePath(), 'utf8')
     // The example has no type annotations: its TypeScript is JavaScript as it stands.
     const example = readFileSync(new URL('./readme/browser.ts', import.meta.url), 'utf8')
     const page = `<!doctype html><meta charset="utf-8"><title>README</title>
-<script type="importmap">{ "imports": {
-  "@sse/client": "/client/index.mjs", "eventsource-parser": "/vendor/eventsource-parser.js" } }</script>
+<script type="importmap">{ "imports": { "@sse/client": "/client/index.mjs" } }</script>
 <script type="module" src="/example.js"></script>`
     const server = await startRecordingServer((req, res) => {
       const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
       if (req.url === '/') return file('text/html; charset=utf-8', page)
       if (req.url === '/client/index.mjs') return file('text/javascript', bundle)
-      if (req.url === '/vendor/eventsource-parser.js') return file('text/javascript', parser)
       if (req.url === '/example.js') return file('text/javascript', example)
       if (req.url !== '/events') return res.writeHead(404).end()
       const stream = createNodeEventStream(req, res, { heartbeat: false })
@@ -272,4 +254,84 @@ describe('in Chromium', () => {
       await server.close()
     }
   })
+
+  it.skipIf(!hasChromium)(
+    "parses tricky streams exactly as Chromium's own EventSource does, chunk boundaries included",
+    async () => {
+      const bundle = readFileSync(built!, 'utf8')
+      const bytes = (...values: number[]) => Buffer.from(values)
+      // Each stream is written chunk by chunk, 30 ms apart, then ended.
+      const streams: Array<Array<string | Buffer>> = [
+        ['data:a\r\r'],
+        ['data:a\r', '\ndata:b\r\r', 'data:c\r', '\r'],
+        ['data:a\n\r\n\r', '\n', 'data:b\r\n\r\n'],
+        ['id:7\n\n', 'data:b\n\n', 'id\n\ndata:c\n\n'],
+        ['id:1\n\nid:2\0\ndata:nul\0here\n\n'],
+        ['\uFEFF\uFEFFdata:x\n\n', 'data:y\n\n\uFEFFdata:z\n\ndata:\uFEFFw\n\n'],
+        [bytes(0xef, 0xbb), bytes(0xbf), 'data:\u00e9', bytes(0xe2, 0x82), bytes(0xac, 0x0a, 0x0a)],
+        ['event:e\ndata:  1\nretry:10x\n: comment\nfoo\nbar:baz\ndata\n\n', 'event\ndata:2\n\n'],
+        ['data:a\n\nid:9\ndata:cut'],
+        ['data:a\n\ndata:b\n'],
+      ]
+      const page = `<!doctype html><meta charset="utf-8"><title>parsing</title>
+<script type="module">
+  import { connect } from '/client/index.mjs'
+  const row = (event) => [event.type, event.data, event.lastEventId]
+  const native = (url) => new Promise((resolve) => {
+    const seen = []
+    const source = new EventSource(url)
+    for (const type of ['message', 'e']) source.addEventListener(type, (event) => seen.push(row(event)))
+    source.onerror = () => { source.close(); resolve(seen) } // the end of the stream
+  })
+  const ours = (url) => new Promise((resolve) => {
+    const seen = []
+    const source = connect(url, { reconnect: false })
+    for (const type of ['message', 'e']) source.on(type, (event) => seen.push(row(event)))
+    source.onClose(() => resolve(seen))
+  })
+  const results = []
+  // One stream at a time: a browser allows 6 connections per origin over HTTP/1.1.
+  for (let i = 0; i < ${streams.length}; i++) {
+    results.push(await Promise.all([native('/stream/' + i + '?native'), ours('/stream/' + i)]))
+  }
+  window.results = results
+</script>`
+      const server = await startRecordingServer((req, res) => {
+        const file = (type: string, body: string) => res.writeHead(200, { 'Content-Type': type }).end(body)
+        if (req.url === '/') return file('text/html; charset=utf-8', page)
+        if (req.url === '/client/index.mjs') return file('text/javascript', bundle)
+        const match = /^\/stream\/(\d+)/.exec(req.url ?? '')
+        const chunks = match ? streams[Number(match[1])] : undefined
+        if (!chunks) return res.writeHead(404).end()
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' })
+        const next = (i: number): void => {
+          if (i === chunks.length) return void res.end()
+          res.write(chunks[i]!)
+          setTimeout(() => next(i + 1), 30)
+        }
+        next(0)
+        return undefined
+      })
+      const tab = await context!.newPage()
+      try {
+        await tab.goto(server.url, { timeout: 10_000 })
+        await tab.waitForFunction(() => 'results' in globalThis, undefined, { timeout: 20_000 })
+        const results = await tab.evaluate(
+          () => (globalThis as unknown as { results: [unknown[], unknown[]][] }).results,
+        )
+        for (const [i, [native, ours]] of results.entries()) {
+          expect(ours, `stream ${i}: ${JSON.stringify(streams[i]!.map(String))}`).toEqual(native)
+        }
+        // Not two empty lists agreeing: the streams have content, as the spec reads it.
+        expect(results.map(([native]) => native.length)).toEqual([1, 2, 2, 2, 1, 2, 1, 2, 1, 1])
+        expect(results[3]![0]).toEqual([
+          ['message', 'b', '7'],
+          ['message', 'c', ''],
+        ])
+      } finally {
+        await tab.close()
+        await server.close()
+      }
+    },
+  )
 })
