@@ -10,7 +10,7 @@
  * | `HISTORY_SIZE`       | `1000`                    | Events kept in Redis for replay.                   |
  * | `COMMAND_TIMEOUT_MS` | `2000`                    | A Redis command slower than this is a 503.         |
  * | `HEARTBEAT_MS`       | `15000`                   | Idle streams get a comment this often.             |
- * | `RETRY_MS`           | (the client's)            | Reconnection delay sent to each client.            |
+ * | `RETRY_MS`           | (the hub's, 500–1500 ms)  | Reconnection delay sent to each client.            |
  *
  * It prints `instance <name> listening on <url>` once it serves, and shuts down gracefully on
  * SIGTERM and SIGINT: every client gets a jittered `retry:` (so reconnects spread over the other

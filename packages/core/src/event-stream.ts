@@ -165,6 +165,8 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
    * repeated): a hub answers it with a reset rather than a silent gap.
    */
   readonly lastEventIdUnusable: boolean
+  /** @internal Opened with its own `retry`: a hub leaves the client's reconnection delay alone. */
+  readonly ownRetry: boolean
   readonly #sink: SseSink
   readonly #maxBufferedBytes: number
   readonly #maxEventBytes: number
@@ -212,6 +214,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     const prelude = encodeFrame(
       options.retry === undefined ? formatComment() : formatEvent({ retry: options.retry }),
     )
+    this.ownRetry = options.retry !== undefined
     this.#sink = sink
     this.#maxBufferedBytes = max
     this.#maxEventBytes = maxEventBytes

@@ -730,7 +730,7 @@ describe('hub: heartbeat', () => {
       },
       now: () => 0,
     }
-    const hub = createHub({ heartbeat: 1000, timers })
+    const hub = createHub({ heartbeat: 1000, timers, retry: false })
     const clients = Array.from({ length: 5 }, () => {
       const sink = createMemorySink()
       const stream = createEventStream(sink, { heartbeat: 1000, timers })
@@ -746,9 +746,88 @@ describe('hub: heartbeat', () => {
   })
 })
 
+describe('hub: options that belong to the broker, and who closes it', () => {
+  it('refuses history options beside a broker of your own, naming where they go', () => {
+    const broker = new MemoryBroker()
+    for (const options of [{ historySize: 10 }, { historyMaxBytes: 1024 }, { historyMaxAgeMs: 1000 }]) {
+      const name = Object.keys(options)[0]!
+      const error = (() => {
+        try {
+          createHub({ broker, ...options })
+        } catch (caught) {
+          return caught as SseError
+        }
+        return undefined
+      })()
+      expect(error, name).toBeInstanceOf(SseError)
+      expect(error!.code).toBe('SSE_INVALID_OPTION')
+      expect(error!.message).toContain(name)
+      expect(error!.message).toContain('give it to the broker')
+    }
+    expect(() => createHub({ broker, historySize: 1, historyMaxBytes: 1 })).toThrow(
+      /historySize, historyMaxBytes configure .* give them to the broker/,
+    )
+  })
+
+  it('closes the broker it made, leaves yours open, and closes yours when handed over with closeBroker', async () => {
+    const closed: string[] = []
+    const watched = (name: string) => {
+      const broker = new MemoryBroker()
+      const close = broker.close.bind(broker)
+      broker.close = () => {
+        closed.push(name)
+        return close()
+      }
+      return broker
+    }
+    await createHub({ broker: watched('yours'), heartbeat: false }).close()
+    await createHub({ broker: watched('handed over'), closeBroker: true, heartbeat: false }).close()
+    expect(closed).toEqual(['handed over'])
+    // The one it made: publishing after close() fails because its broker is closed too.
+    const own = createHub({ heartbeat: false })
+    await own.close()
+    await expect(own.publish('t', { data: 1 })).rejects.toBeInstanceOf(SseError)
+  })
+})
+
+describe('hub: the retry hint sent as a stream subscribes', () => {
+  it('sends each stream a retry in [500, 1500] ms by default, jittered per stream', async () => {
+    const hub = hubFor()
+    const clients = Array.from({ length: 20 }, () => connect(hub, ['t']))
+    await Promise.all(clients.map((client) => client.ready))
+    const sent = clients.map((client) => retries(client.sink))
+    for (const values of sent) {
+      expect(values).toHaveLength(1)
+      expect(values[0]).toBeGreaterThanOrEqual(500)
+      expect(values[0]).toBeLessThanOrEqual(1500)
+    }
+    expect(new Set(sent.map((values) => values[0])).size).toBeGreaterThan(1)
+  })
+
+  it('sends the configured range, none with retry: false, and leaves a stream’s own retry alone', async () => {
+    const ranged = connect(hubFor({ retry: { min: 200, max: 200 } }), ['t'])
+    const none = connect(hubFor({ retry: false }), ['t'])
+    const own = connect(hubFor(), ['t'], { retry: 7000 })
+    await Promise.all([ranged.ready, none.ready, own.ready])
+    expect(retries(ranged.sink)).toEqual([200])
+    expect(retries(none.sink)).toEqual([])
+    expect(retries(own.sink)).toEqual([7000])
+  })
+
+  it('rejects a range that is not integer milliseconds with 0 <= min <= max', () => {
+    for (const retry of [
+      { min: 2, max: 1 },
+      { min: -1, max: 5 },
+      { min: 0.5, max: 1 },
+    ]) {
+      expect(() => createHub({ retry })).toThrow(/createHub\(\{ retry \}\) needs integer milliseconds/)
+    }
+  })
+})
+
 describe('hub: close', () => {
   it('sends the final event and a jittered retry to each client, then closes every stream', async () => {
-    const hub = createHub({ heartbeat: false })
+    const hub = createHub({ heartbeat: false, retry: false })
     const clients = Array.from({ length: 20 }, () => connect(hub, ['t']))
     await hub.close({ event: { event: 'bye', data: 'restarting' }, retry: { min: 1000, max: 5000 } })
     for (const client of clients) {

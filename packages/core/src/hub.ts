@@ -74,8 +74,25 @@ export interface HubEntry {
 }
 
 export interface HubOptions extends MemoryBrokerOptions {
-  /** History and fan-out engine. Default: a `MemoryBroker` with `historySize`/`historyMaxAgeMs`. */
+  /**
+   * History and fan-out engine. Default: a `MemoryBroker` made with `historySize`,
+   * `historyMaxBytes` and `historyMaxAgeMs`; with a broker of your own, those go to the broker
+   * (passing them here too is an `SSE_INVALID_OPTION` error, not silently ignored).
+   */
   broker?: Broker | undefined
+  /**
+   * Whether `close()` also closes the broker. Default: `true` for the broker the hub makes,
+   * `false` for one you pass (it may serve other hubs); `true` hands yours over, so
+   * `await hub.close()` is the one line that shuts both down.
+   */
+  closeBroker?: boolean | undefined
+  /**
+   * A `retry:` (ms) sent to each stream as it subscribes, drawn uniformly from `[min, max]` per
+   * stream, so that after an instance dies its clients come back within about a second (the
+   * EventSource default is about 3 s) without all arriving at once. `false` sends none; a stream
+   * created with its own `retry` keeps it. Default `{ min: 500, max: 1500 }`.
+   */
+  retry?: { min: number; max: number } | false | undefined
   /** Heartbeat interval (ms) for every subscribed stream, or `false`. Default 15 000. */
   heartbeat?: number | false | undefined
   /** Turns non-string `data` into a string. Default `JSON.stringify`. */
@@ -274,7 +291,13 @@ function limitOption(name: string, value: number | undefined, fallback: number):
   return limit
 }
 
-function validateRetryRange(retry: HubCloseOptions['retry']): void {
+/** Default of `HubOptions.retry`: clients of a stream that ends without notice return in 0.5–1.5 s. */
+export const DEFAULT_SUBSCRIBE_RETRY: { readonly min: number; readonly max: number } = { min: 500, max: 1500 }
+
+/** The options a hub passes to the `MemoryBroker` it makes; with a broker of the app's, they belong there. */
+const BROKER_OPTIONS = ['historySize', 'historyMaxBytes', 'historyMaxAgeMs'] as const
+
+function validateRetryRange(retry: HubCloseOptions['retry'], where = 'close({ retry })'): void {
   if (retry === undefined || retry === false) return
   const { min, max } = retry as { min: unknown; max: unknown }
   if (
@@ -285,7 +308,7 @@ function validateRetryRange(retry: HubCloseOptions['retry']): void {
   ) {
     throw new SseError(
       'SSE_INVALID_RETRY',
-      `close({ retry }) needs integer milliseconds with 0 <= min <= max, got ${JSON.stringify(retry)}`,
+      `${where} needs integer milliseconds with 0 <= min <= max, got ${JSON.stringify(retry)}`,
     )
   }
 }
@@ -299,6 +322,7 @@ function validateTopic(topic: unknown): string {
 class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly #broker: Broker
   readonly #ownsBroker: boolean
+  readonly #openRetry: { readonly min: number; readonly max: number } | false
   readonly #serializer: Serializer | undefined
   readonly #maxEventBytes: number
   readonly #heartbeat: Heartbeat | undefined
@@ -348,8 +372,19 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
         DEFAULT_MAX_TOPICS_PER_STREAM,
       ),
     })
+    if (options.broker) {
+      const misplaced = BROKER_OPTIONS.filter((name) => options[name] !== undefined)
+      if (misplaced.length > 0) {
+        throw new SseError(
+          'SSE_INVALID_OPTION',
+          `${misplaced.join(', ')} configure${misplaced.length === 1 ? 's' : ''} the hub's own MemoryBroker and would be ignored with the broker you passed: give ${misplaced.length === 1 ? 'it' : 'them'} to the broker instead (e.g. new RedisBroker({ ${misplaced[0]} }))`,
+        )
+      }
+    }
+    validateRetryRange(options.retry, 'createHub({ retry })')
+    this.#openRetry = options.retry === undefined ? DEFAULT_SUBSCRIBE_RETRY : options.retry
     this.#broker = options.broker ?? new MemoryBroker(options)
-    this.#ownsBroker = options.broker === undefined
+    this.#ownsBroker = options.closeBroker ?? options.broker === undefined
     this.#serializer = options.serializer
     this.#maxEventBytes = maxEventBytesOption(options.maxEventBytes)
     if (options.heartbeat !== false)
@@ -531,6 +566,9 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     impl.setOwner(this)
     if (impl.holding) this.#setHolding(sub, true)
     impl.useHeartbeat(this.#heartbeat ?? null)
+    if (this.#openRetry && !impl.ownRetry) {
+      impl.writeFrame(encodeFrame(formatEvent({ retry: jitter(this.#openRetry) })))
+    }
     this.#emit('subscribe', { topics, lastEventId: impl.lastEventId })
 
     if (resumeFrom !== undefined) await this.#replay(sub, resumeFrom)

@@ -35,6 +35,7 @@ export {
   DEFAULT_MAX_STREAMS,
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_TOPICS_PER_STREAM,
+  DEFAULT_SUBSCRIBE_RETRY,
   describeInvalidTopic,
   type Hub,
   type HubCloseOptions,

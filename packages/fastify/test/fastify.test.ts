@@ -409,7 +409,7 @@ describe('HTTP/2 (fastify({ http2: true }), h2c)', () => {
     await withTimeout(server.close(), 2000, 'fastify.close() with open HTTP/2 sessions')
     expect(await clock.waitForEnd()).toBe('end')
     expect(await events.waitForEnd()).toBe('end')
-    expect(events.retries).toHaveLength(1)
+    expect(events.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
     expect(hub.closed).toBe(true)
     expect(logs.lines).toEqual([])
   })
@@ -475,7 +475,7 @@ describe('fastify.close()', () => {
     for (const reader of subscribers) {
       expect(await reader.waitForEnd()).toBe('end')
       expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
-      expect(reader.retries).toEqual([1000])
+      expect(reader.retries.at(-1)).toBe(1000)
     }
     for (const reader of clocks.slice(1)) expect(await reader.waitForEnd()).toBe('end')
     stuck.resume()
@@ -530,7 +530,7 @@ describe('fastify.close() and connections that never sent a request', () => {
     await withTimeout(server.close(), 2000, 'fastify.close() with a silent connection')
     await withTimeout(silentClosed, WAIT_MS, 'the silent connection to be closed')
     await reader.waitForEnd()
-    expect(reader.retries).toHaveLength(1)
+    expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
   })
 })
 

@@ -576,7 +576,7 @@ describe('shutdown', () => {
     for (const reader of readers) {
       expect(await reader.waitForEnd()).toBe('end')
       expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
-      expect(reader.retries).toHaveLength(1)
+      expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
     }
   })
 

@@ -12,6 +12,7 @@ it('exports the same names', () => {
       "expectPacedAnswer",
       "expectReadmeShowsExamples",
       "expectReadmeShowsFiles",
+      "liveBytes",
       "openEventStream",
       "pollUntil",
       "readAnswer",

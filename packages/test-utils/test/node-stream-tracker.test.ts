@@ -50,7 +50,7 @@ it('ends every stream and the sessions that carried one, after the hub closed it
   await closed
   expect(await clock.waitForEnd()).toBe('end')
   expect(await events.waitForEnd()).toBe('end')
-  expect(events.retries).toEqual([1000]) // the hub closed its stream first, with its retry
+  expect(events.retries.at(-1)).toBe(1000) // the hub closed its stream first, with its retry
 })
 
 it('ends at once a stream tracked while `before` runs, and one tracked after close() finished', async () => {

@@ -4,7 +4,7 @@ import { RedisBroker } from '@sse/redis'
 import express from 'express'
 
 const broker = new RedisBroker({ redis: process.env.REDIS_URL, prefix: 'sse:myapp' })
-const hub = createHub({ broker })
+const hub = createHub({ broker, closeBroker: true }) // hub.close() closes the broker too
 await broker.ready() // from here on, every event published by any instance reaches this one
 
 const app = express()
@@ -17,5 +17,4 @@ const server = app.listen(process.env.PORT ?? 3000)
 process.on('SIGTERM', async () => {
   await hub.close() // a jittered retry: to every client, so they spread over the other instances
   server.close()
-  await broker.close() // the hub closes only a broker it created itself
 })
