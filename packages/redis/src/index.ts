@@ -208,6 +208,8 @@ return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
  */
 const HISTORY_PAGE_BYTES = 256 * 1024
 const HISTORY_PAGE_SCAN = 1000
+/** History pages in flight at once: at most 1 MiB of replies ahead of any command's answer. */
+const HISTORY_IN_FLIGHT = 4
 
 /** How long a blocking read waits before the reader re-checks the epoch. */
 const IDLE_CHECK_MS = 1000
@@ -283,6 +285,12 @@ export class RedisBroker implements Broker {
   readonly #commands: Scripted
   /** Paces the command connection: a burst waits its turn instead of timing out in ioredis. */
   readonly #gate: CommandGate
+  /**
+   * History pages in flight, at most `HISTORY_IN_FLIGHT`: a page is a large reply, and a reply
+   * waits for every one ahead of it on the connection, so a reconnect storm of 50 clients would
+   * otherwise put 12 MB ahead of the last page and time it out on a healthy but busy Redis.
+   */
+  readonly #historyGate: CommandGate
   readonly #reader: Scripted
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
   readonly #gapListeners = new Set<(error: SseError) => void>()
@@ -320,6 +328,7 @@ export class RedisBroker implements Broker {
       positiveInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       positiveInteger('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED),
     )
+    this.#historyGate = new CommandGate(HISTORY_IN_FLIGHT, options.maxQueued ?? DEFAULT_MAX_QUEUED)
     this.#readBatch = options.readBatch ?? 512
     this.#timeoutMs = options.commandTimeoutMs ?? 2000
     const given = options.redis
@@ -414,16 +423,20 @@ export class RedisBroker implements Broker {
   }
 
   async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
-    const reply = await this.#send(() =>
-      this.#commands.sseHistory(
-        ...this.#keys,
-        createEpoch(),
-        after.epoch,
-        after.seq,
-        HISTORY_PAGE_BYTES,
-        HISTORY_PAGE_SCAN,
-        ...topics,
-      ),
+    const reply = await this.#historyGate.run(
+      () =>
+        this.#send(() =>
+          this.#commands.sseHistory(
+            ...this.#keys,
+            createEpoch(),
+            after.epoch,
+            after.seq,
+            HISTORY_PAGE_BYTES,
+            HISTORY_PAGE_SCAN,
+            ...topics,
+          ),
+        ),
+      unreachable,
     )
     const epoch = String(reply[1])
     const head = { epoch, seq: Number(reply[2]) }
