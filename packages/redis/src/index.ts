@@ -206,9 +206,9 @@ return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
  * this many log entries were read (of any topic). The hub asks for the next page once the stream
  * has taken this one; see `Broker.history`.
  */
-const HISTORY_PAGE_BYTES = 256 * 1024
+const HISTORY_PAGE_BYTES = 64 * 1024
 const HISTORY_PAGE_SCAN = 1000
-/** History pages in flight at once: at most 1 MiB of replies ahead of any command's answer. */
+/** History pages in flight at once: at most 256 KiB of replies ahead of any command's answer. */
 const HISTORY_IN_FLIGHT = 4
 
 /** How long a blocking read waits before the reader re-checks the epoch. */
@@ -225,14 +225,25 @@ function seqOf(streamId: string): number {
   return Number(streamId.slice(0, streamId.indexOf('-')))
 }
 
-function unavailable(error: unknown): SseError {
-  if (error instanceof SseError) return error
+/**
+ * What went wrong, in our terms: ioredis words its failures after options the app never set
+ * ("enableOfflineQueue", "max retries per request (which is 0)"), which we chose for it.
+ */
+function describeFailure(error: unknown, timeoutMs: number): string {
   const message = error instanceof Error ? error.message : String(error)
-  return new SseError(
-    'SSE_BROKER_UNAVAILABLE',
-    `Redis did not answer (${message}); check that it is reachable, then retry`,
-    { cause: error },
-  )
+  if (error instanceof ReplyError) return `answered with an error (${message})`
+  if (/timed out|took over/i.test(message)) return `did not answer within ${timeoutMs} ms`
+  if (/ECONNREFUSED/.test(message)) return 'refused the connection'
+  if (/max retries per request/i.test(message)) return 'closed the connection before answering'
+  if (/isn't writeable|enableOfflineQueue|Connection is closed|ECONNRESET|EPIPE/i.test(message))
+    return 'is not connected'
+  return `failed (${message})`
+}
+
+/** Where a client connects, for messages: `host:port` (or the socket path), never credentials. */
+function addressOf(redis: Redis): string {
+  const { host, port, path } = redis.options
+  return path ? String(path) : `${host ?? 'localhost'}:${port ?? 6379}`
 }
 
 /** True when `error` (from `#send`) means Redis is unreachable or hangs, not that it answered with an error. */
@@ -288,7 +299,7 @@ export class RedisBroker implements Broker {
   /**
    * History pages in flight, at most `HISTORY_IN_FLIGHT`: a page is a large reply, and a reply
    * waits for every one ahead of it on the connection, so a reconnect storm of 50 clients would
-   * otherwise put 12 MB ahead of the last page and time it out on a healthy but busy Redis.
+   * otherwise put MBs of replies ahead of the last page and time it out on a healthy but busy Redis.
    */
   readonly #historyGate: CommandGate
   readonly #reader: Scripted
@@ -305,6 +316,8 @@ export class RedisBroker implements Broker {
   #lastId = '0-0'
   #checkPosition = true
   #closed = false
+  /** Since when the command connection has been down (for messages), or undefined while it is up. */
+  #downSince: number | undefined
   /** Ends the read loop's pause at once when the broker closes. */
   #wake: (() => void) | undefined
 
@@ -367,6 +380,12 @@ export class RedisBroker implements Broker {
       }),
     )
     this.#commands.on('error', () => {})
+    this.#commands.on('close', () => {
+      this.#downSince ??= Date.now()
+    })
+    this.#commands.on('ready', () => {
+      this.#downSince = undefined
+    })
     this.#reader.on('error', () => {})
     this.#reader.on('ready', () => {
       this.#checkPosition = true
@@ -392,7 +411,7 @@ export class RedisBroker implements Broker {
   }
 
   async publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
-    const [epoch, seq] = await this.#send(() =>
+    const [epoch, seq] = await this.#send(`publishing to '${topic}'`, () =>
       this.#commands.ssePublish(
         ...this.#keys,
         createEpoch(),
@@ -425,7 +444,7 @@ export class RedisBroker implements Broker {
   async history(topics: readonly string[], after: LogPosition): Promise<HistoryResult> {
     const reply = await this.#historyGate.run(
       () =>
-        this.#send(() =>
+        this.#send('reading history for a replay', () =>
           this.#commands.sseHistory(
             ...this.#keys,
             createEpoch(),
@@ -458,7 +477,9 @@ export class RedisBroker implements Broker {
   }
 
   async head(): Promise<LogPosition> {
-    const [epoch, seq] = await this.#send(() => this.#commands.sseHead(...this.#keys, createEpoch()))
+    const [epoch, seq] = await this.#send('reading the log head', () =>
+      this.#commands.sseHead(...this.#keys, createEpoch()),
+    )
     return { epoch, seq: Number(seq) }
   }
 
@@ -487,6 +508,21 @@ export class RedisBroker implements Broker {
         resolve()
       }
     })
+  }
+
+  /**
+   * A failure as the app should read it: which Redis, what we were doing, what happened and for
+   * how long it has been unreachable; ioredis's own error as the `cause`.
+   */
+  #unavailable(error: unknown, what: string): SseError {
+    if (error instanceof SseError) return error
+    const down = this.#downSince === undefined ? 0 : Date.now() - this.#downSince
+    const since = down >= 1000 ? ` (unreachable for ${Math.round(down / 1000)} s)` : ''
+    return new SseError(
+      'SSE_BROKER_UNAVAILABLE',
+      `Redis at ${addressOf(this.#commands)} ${describeFailure(error, this.#timeoutMs)} while ${what}${since}; check that it is running and reachable, then retry`,
+      { cause: error },
+    )
   }
 
   /** Connects the command client on first use; fails with SSE_BROKER_UNAVAILABLE when Redis is down. */
@@ -520,7 +556,7 @@ export class RedisBroker implements Broker {
     try {
       return await Promise.race([wait(controller.signal), timeout])
     } catch (error) {
-      throw unavailable(error)
+      throw this.#unavailable(error, what)
     } finally {
       clearTimeout(timer)
       controller.abort()
@@ -528,13 +564,13 @@ export class RedisBroker implements Broker {
   }
 
   /** One command on the command connection, through the gate, once connected; failures as `SseError`. */
-  #send<T>(command: () => Promise<T>): Promise<T> {
+  #send<T>(what: string, command: () => Promise<T>): Promise<T> {
     return this.#gate.run(async () => {
       await this.#connected()
       try {
         return await command()
       } catch (error) {
-        throw unavailable(error)
+        throw this.#unavailable(error, what)
       }
     }, unreachable)
   }

@@ -1,4 +1,11 @@
-import { createEventStream, createHub, type EventStream, type Hub, RESET_EVENT } from '@sse/core'
+import {
+  createEventStream,
+  createHub,
+  type EventStream,
+  type Hub,
+  RESET_EVENT,
+  type SseError,
+} from '@sse/core'
 import { createNodeEventStream } from '@sse/core/node'
 import {
   createMemorySink,
@@ -100,8 +107,8 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     for (let seq = 0; seq < EVENTS; seq++) ids.push(await a!.publish('long', { data: payload(seq) }))
     const before = await liveBytes()
     const stalled = Array.from({ length: 50 }, () => {
-      // Takes 256 KiB, then never reads again.
-      const sink = createMemorySink({ capacity: 256 * 1024 })
+      // Takes 64 KiB, then never reads again.
+      const sink = createMemorySink({ capacity: 64 * 1024 })
       // Never judged slow while the test runs, however loaded the machine is.
       const stream = createEventStream(sink, { heartbeat: false, lastEventId: ids[0], slowAfterMs: 600_000 })
       void b!.subscribe(stream, { topics: ['long'] })
@@ -114,7 +121,7 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     )
     const after = await liveBytes()
     const held = after.heap + after.buffers - before.heap - before.buffers
-    // What the sinks took (50 × 256 KiB) plus a page each; whole copies would be over 400 MB.
+    // What the sinks took (50 × 64 KiB and a page) plus a page each; whole copies would be over 400 MB.
     expect(held).toBeLessThan(50 * 1024 * 1024)
     expect(b!.stats.replayed).toBeLessThan(50 * (EVENTS - 1))
 
@@ -181,9 +188,20 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await pollUntil(() => events(client.sink).length === 1, 5000, 'the event before the outage')
 
     await persistent.stop()
-    await expect(hubs[0]!.publish('t', { data: 'during' })).rejects.toMatchObject({
-      code: 'SSE_BROKER_UNAVAILABLE',
-    })
+    const during = await hubs[0]!.publish('t', { data: 'during' }).then(
+      () => undefined,
+      (error: unknown) => error as SseError,
+    )
+    expect(during).toMatchObject({ code: 'SSE_BROKER_UNAVAILABLE' })
+    // In our terms: which Redis, doing what, and what to do; ioredis's words only in the cause.
+    const port = new URL(persistent.url).port
+    expect(during!.message).toMatch(
+      new RegExp(
+        `^Redis at (127\\.0\\.0\\.1|localhost):${port} .* while (publishing to 't'|connecting).*; check that it is running and reachable, then retry$`,
+      ),
+    )
+    expect(during!.message).not.toMatch(/enableOfflineQueue|max retries|writeable/i)
+    expect(during!.cause).toBeInstanceOf(Error)
     expect(client.stream.closed).toBe(false)
 
     await persistent.start()
