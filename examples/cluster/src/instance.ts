@@ -53,15 +53,10 @@ hub.on('error', (error) => {
 })
 
 // Know where this instance reads the log before serving: from then on every event published on any
-// instance reaches its streams. While Redis is unreachable, keep trying.
-for (let attempt = 1; ; attempt++) {
-  try {
-    await broker.ready()
-    break
-  } catch (error) {
-    if (attempt === 1) log(`waiting for Redis at ${redisUrl} (${(error as Error).message})`)
-  }
-}
+// instance reaches its streams. ready() waits for a Redis that is not up yet (startupTimeoutMs,
+// 30 s by default), then fails: the process exits and its supervisor starts it again.
+log(`connecting to Redis at ${redisUrl}`)
+await broker.ready()
 
 const app = buildApp({ hub, instance: name, retryMs: numberFrom('RETRY_MS', undefined) })
 const server = app.listen(port ?? 3000, host)

@@ -532,7 +532,10 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     if (this.#broker.ready && !this.#brokerIsReady) {
       await this.#brokerReady()
       if (impl.closed || this.#subs.has(impl)) return
-      if (this.#closed) {
+      if (this.#closed || !this.#brokerIsReady) {
+        // Not ready (its error went to the `error` listeners): without a known position in the
+        // log, events published elsewhere could pass this stream by. The client comes back later.
+        impl.writeFrame(encodeFrame(formatEvent({ retry: jitter({ min: 1000, max: 5000 }) })))
         impl.close()
         return
       }

@@ -54,7 +54,16 @@ export interface RedisBrokerOptions {
   maxInFlight?: number | undefined
   /** Commands waiting behind those in flight, at most; past it they fail at once with `SSE_BROKER_BUSY`. Default 10 000. */
   maxQueued?: number | undefined
+  /**
+   * How long `ready()` keeps trying while Redis is not reachable yet (an app that starts before
+   * its Redis, a deploy that starts both at once): it retries with backoff up to this long, then
+   * rejects with `SSE_BROKER_UNAVAILABLE`. Default 30 000 ms.
+   */
+  startupTimeoutMs?: number | undefined
 }
+
+/** Default of `RedisBrokerOptions.startupTimeoutMs`. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 30_000
 
 /** Default of `RedisBrokerOptions.maxInFlight`. */
 export const DEFAULT_MAX_IN_FLIGHT = 64
@@ -293,6 +302,7 @@ export class RedisBroker implements Broker {
   readonly #historyMaxBytes: number
   readonly #readBatch: number
   readonly #timeoutMs: number
+  readonly #startupTimeoutMs: number
   readonly #commands: Scripted
   /** Paces the command connection: a burst waits its turn instead of timing out in ioredis. */
   readonly #gate: CommandGate
@@ -344,6 +354,10 @@ export class RedisBroker implements Broker {
     this.#historyGate = new CommandGate(HISTORY_IN_FLIGHT, options.maxQueued ?? DEFAULT_MAX_QUEUED)
     this.#readBatch = options.readBatch ?? 512
     this.#timeoutMs = options.commandTimeoutMs ?? 2000
+    this.#startupTimeoutMs = positiveInteger(
+      'startupTimeoutMs',
+      options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS,
+    )
     const given = options.redis
     const base = given instanceof Redis ? given : undefined
     const settings: RedisOptions = typeof given === 'object' && !base ? (given as RedisOptions) : {}
@@ -396,8 +410,9 @@ export class RedisBroker implements Broker {
    * Resolves once this instance reads the log from a known position, so that every event
    * published anywhere from then on reaches its streams. Await it before serving: until the
    * position is known (one round trip), an event published by another instance could reach
-   * none of the streams that subscribed here meanwhile. Rejects with `SSE_BROKER_UNAVAILABLE`
-   * when Redis does not answer within `commandTimeoutMs` (reading goes on; call it again).
+   * none of the streams that subscribed here meanwhile. While Redis is not reachable it keeps
+   * trying, with backoff, for up to `startupTimeoutMs` (default 30 s), then rejects with
+   * `SSE_BROKER_UNAVAILABLE` (reading goes on in the background; call it again).
    *
    * @example
    * const broker = new RedisBroker({ redis: process.env.REDIS_URL })
@@ -407,7 +422,26 @@ export class RedisBroker implements Broker {
    */
   async ready(): Promise<void> {
     this.#reading ??= this.#read()
-    await this.#connected()
+    // While Redis is not up yet, keep trying (ioredis reconnects meanwhile), with backoff, up to
+    // startupTimeoutMs: waiting for Redis at startup is the broker's job, not a loop in every app.
+    const deadline = Date.now() + this.#startupTimeoutMs
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        await this.#connected()
+        return
+      } catch (error) {
+        const left = deadline - Date.now()
+        if (this.#closed || left <= 0) {
+          if (this.#closed || !(error instanceof SseError)) throw error
+          throw new SseError(
+            'SSE_BROKER_UNAVAILABLE',
+            `${error.message.replace(/; check that it is running and reachable, then retry$/, '')}, still after trying for ${this.#startupTimeoutMs} ms (startupTimeoutMs); check that it is running and reachable`,
+            { cause: error.cause ?? error },
+          )
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)))
+      }
+    }
   }
 
   async publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {

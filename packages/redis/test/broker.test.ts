@@ -167,6 +167,43 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     expect(JSON.parse(events(flushed.sink)[0]!.data).reason).toBe('epoch')
   })
 
+  it('waits in ready() for a Redis that starts after the app, and gives up after startupTimeoutMs saying so', async () => {
+    const late = await startRedis()
+    open.push({ close: () => destroyRedis(late) })
+    await late.stop()
+    const broker = new RedisBroker({ redis: late.url, prefix: 'late', commandTimeoutMs: 300 })
+    const hub = createHub({ broker, closeBroker: true, heartbeat: false })
+    open.push({ close: () => hub.close({ retry: false }) })
+    let ready = false
+    const readying = broker.ready().then(() => {
+      ready = true
+    })
+    // Several command timeouts pass with no Redis: ready() keeps trying instead of rejecting.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(ready).toBe(false)
+    await late.start()
+    await withTimeout(readying, 20_000, 'ready() once Redis is up')
+    expect(await hub.publish('t', { data: 'first' })).toMatch(/^\w+-1$/)
+
+    const never = new RedisBroker({
+      redis: late.url,
+      prefix: 'never',
+      commandTimeoutMs: 200,
+      startupTimeoutMs: 600,
+    })
+    open.push(never)
+    await late.stop()
+    const error = await never.ready().then(
+      () => undefined,
+      (caught: unknown) => caught as SseError,
+    )
+    expect(error).toMatchObject({ code: 'SSE_BROKER_UNAVAILABLE' })
+    expect(error!.message).toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${late.port} .*startupTimeoutMs`))
+    expect(() => new RedisBroker({ startupTimeoutMs: 0 })).toThrow(
+      /startupTimeoutMs must be a positive integer/,
+    )
+  })
+
   it('rejects publishes with SSE_BROKER_UNAVAILABLE while Redis is down, keeps streams open, and resumes after', async () => {
     const persistent = await startRedis({ persist: true })
     open.push({ close: () => destroyRedis(persistent) })

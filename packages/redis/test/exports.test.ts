@@ -7,6 +7,7 @@ it('exports the same names', () => {
     [
       "DEFAULT_MAX_IN_FLIGHT",
       "DEFAULT_MAX_QUEUED",
+      "DEFAULT_STARTUP_TIMEOUT_MS",
       "RedisBroker",
     ]
   `)
