@@ -70,8 +70,12 @@ class NodeSink implements SseSink {
   #aborted = false
   #onAbort: (() => void) | undefined
   #onDrain: (() => void) | undefined
-  /** A `drain` listener is on the response only while a write came back false. */
-  #drainArmed = false
+  /**
+   * A `drain` listener goes on the response at the first write that comes back false, and stays:
+   * an idle stream never pays for one, and a congested stream does not allocate a listener (and
+   * a closure, which live as long as the congestion) every time its client falls behind.
+   */
+  #drainListening = false
   flush?: () => void
 
   constructor(req: NodeRequest, res: AnyResponse, flush: (() => void) | undefined) {
@@ -126,12 +130,9 @@ class NodeSink implements SseSink {
   write(chunk: Uint8Array): boolean {
     if (this.#aborted || this.#res.writableEnded) return true
     const ok = this.#res.write(asBuffer(chunk))
-    if (!ok && !this.#drainArmed && this.#onDrain) {
-      this.#drainArmed = true
-      this.#res.once('drain', () => {
-        this.#drainArmed = false
-        this.#onDrain?.()
-      })
+    if (!ok && !this.#drainListening && this.#onDrain) {
+      this.#drainListening = true
+      this.#res.on('drain', () => this.#onDrain?.())
     }
     return ok
   }
