@@ -146,6 +146,38 @@ describe('decideHubRoute', () => {
     expect(errors).toEqual([boom, boom, boom])
   })
 
+  it('refuses with the 4xx status an error thrown by authorize carries, never with its message', async () => {
+    hub = createHub({ heartbeat: false })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    // What Koa's ctx.throw(401), Hono's HTTPException(403) and @fastify/sensible's errors look like.
+    const thrown = (fields: Record<string, unknown>) =>
+      Object.assign(new Error('secret detail: user 42 has no session'), fields)
+    const cases: Array<[Record<string, unknown>, number, string]> = [
+      [{ status: 401, expose: true }, 401, '{"error":"unauthorized"}'],
+      [{ status: 403 }, 403, '{"error":"forbidden"}'],
+      [{ statusCode: 404 }, 404, '{"error":"not found"}'],
+      [{ status: 418 }, 418, '{"error":"refused"}'],
+      [{ status: 503 }, 500, '{"error":"internal error"}'], // not the client's fault: a 500
+      [{ status: '401' }, 500, '{"error":"internal error"}'], // not an integer status
+    ]
+    for (const [fields, status, body] of cases) {
+      const decision = await decideHubRoute<FakeRequest>(
+        { topics: [] },
+        {
+          hub,
+          topics: () => ['a'],
+          authorize: () => {
+            throw thrown(fields)
+          },
+        },
+      )
+      expect(decision, JSON.stringify(fields)).toMatchObject({ kind: 'refuse', response: { status, body } })
+    }
+    // A deliberate refusal is not an error; the two 500s are.
+    expect(errors).toHaveLength(2)
+  })
+
   it('checks the topics before authorize: a bad or too long list is a 400 and authorize never runs', async () => {
     hub = createHub({ heartbeat: false, maxTopicsPerStream: 3 })
     let ran = 0

@@ -98,7 +98,9 @@ export function toRefusalResponse(refusal: Refusal): RefusalResponse {
  * closed), then the hub's limits (503 when the hub is full, 429 when this key has too many
  * streams, both with `Retry-After`). What `topics` or `authorize` throw, or an `authorize` that
  * returns neither a boolean nor a `Refusal`, is a 500 with a generic body; the detail goes to
- * the hub's `error` event, never to the client.
+ * the hub's `error` event, never to the client. An `authorize` that throws an error carrying a
+ * 4xx `status` (or `statusCode`), as `ctx.throw(401)` or `new HTTPException(403)` do, is refused
+ * with that status and a generic body.
  *
  * @example
  * const decision = await decideHubRoute(req, options)
@@ -123,6 +125,11 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
     try {
       verdict = await options.authorize(request, { topics })
     } catch (error) {
+      // A framework's own way to refuse (`ctx.throw(401)`, Hono's `HTTPException(403)`,
+      // `httpErrors.unauthorized()`): an error that carries a 4xx status is that refusal. Its
+      // message stays out of the body all the same; anything else is a 500.
+      const status = clientErrorStatus(error)
+      if (status !== undefined) return refuse({ status, body: { error: REFUSAL_TEXT[status] ?? 'refused' } })
       return internalError(hub, error)
     }
     if (verdict === false) return refuse({ status: 403, body: { error: 'forbidden' } })
@@ -158,6 +165,25 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
     })
   }
   return { kind: 'subscribe', topics, filter: options.filter?.(request), key }
+}
+
+/** Bodies of the refusals an `authorize` throws, by status: the error's own message is never sent. */
+const REFUSAL_TEXT: Readonly<Record<number, string>> = {
+  400: 'bad request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not found',
+  429: 'too many requests',
+}
+
+/** The 4xx status an error carries as `status` or `statusCode` (the Node frameworks' convention), if any. */
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
+  const value = Number.isInteger(status) ? status : statusCode
+  return Number.isInteger(value) && (value as number) >= 400 && (value as number) <= 499
+    ? (value as number)
+    : undefined
 }
 
 function refuse(refusal: Refusal): HubRouteDecision {
