@@ -1,29 +1,28 @@
 /**
- * The memory broker's log: entries in parallel arrays used as one ring, not an object each.
+ * One topic's history in the memory broker: its entries in parallel arrays used as a ring, not
+ * an object each.
  *
- * Why: history keeps an entry for a thousand events or more, so an object per entry outlives
- * the young generation's collections by design; every published event then survives a scavenge
- * or two and is promoted, and V8 answers that survival by growing the young generation. In the
- * flow benchmark that was most of core's peak memory over the raw `node:http` loop (see
+ * Why arrays: history keeps an entry for a thousand events or more, so an object per entry
+ * outlives the young generation's collections by design; every published event then survives a
+ * scavenge or two and is promoted, and V8 answers that survival by growing the young generation.
+ * In the flow benchmark that was most of core's peak memory over the raw `node:http` loop (see
  * bench/README.md). Here the arrays are allocated once (doubling up to the limit) and an event
  * leaves only its strings behind, which an app's own data usually is anyway.
  *
- * Seqs are contiguous (the broker numbers every publish), so an entry is found by arithmetic:
- * the one with seq `s` is at offset `s - firstSeq` from the oldest.
+ * Seqs ascend (the broker numbers every publish), so the entries after a position are found by
+ * binary search: a replay costs what the client missed on this topic, whatever other topics did.
  */
 export class HistoryRing {
   readonly #limit: number
-  #topics: string[] = []
+  #seqs: Float64Array = new Float64Array(0)
   #events: Array<string | undefined> = []
   #data: string[] = []
   #times: Float64Array = new Float64Array(0)
   /** Index of the oldest entry. */
   #head = 0
   #count = 0
-  /** Seq of the oldest entry (of the next one pushed, while empty). */
-  #firstSeq = 0
 
-  /** @param limit the most entries it will ever hold (`historySize`). */
+  /** @param limit the most entries it will ever hold. */
   constructor(limit: number) {
     this.#limit = limit
   }
@@ -32,17 +31,11 @@ export class HistoryRing {
     return this.#count
   }
 
-  /** Seq of the oldest entry; meaningful while `count > 0`. */
-  get firstSeq(): number {
-    return this.#firstSeq
-  }
-
-  /** Appends an entry; `seq` follows the newest one. The caller evicts first when it is full. */
-  push(seq: number, topic: string, event: string | undefined, data: string, time: number): void {
-    if (this.#count === this.#topics.length) this.#grow()
-    if (this.#count === 0) this.#firstSeq = seq
+  /** Appends an entry; `seq` is above the newest one's. The caller evicts first when it is full. */
+  push(seq: number, event: string | undefined, data: string, time: number): void {
+    if (this.#count === this.#seqs.length) this.#grow()
     const at = this.#index(this.#count)
-    this.#topics[at] = topic
+    this.#seqs[at] = seq
     this.#events[at] = event
     this.#data[at] = data
     this.#times[at] = time
@@ -52,27 +45,15 @@ export class HistoryRing {
   /** Drops the oldest entry, releasing its strings. */
   shift(): void {
     const at = this.#head
-    this.#topics[at] = ''
     this.#events[at] = undefined
     this.#data[at] = ''
-    this.#head = (at + 1) % this.#topics.length
-    this.#firstSeq++
+    this.#head = (at + 1) % this.#seqs.length
     this.#count--
   }
 
-  /** Empties the ring and gives its arrays back. */
-  clear(): void {
-    this.#topics = []
-    this.#events = []
-    this.#data = []
-    this.#times = new Float64Array(0)
-    this.#head = 0
-    this.#count = 0
-  }
-
-  /** Topic of the entry `offset` places after the oldest. */
-  topic(offset: number): string {
-    return this.#topics[this.#index(offset)]!
+  /** Seq of the entry `offset` places after the oldest. */
+  seq(offset: number): number {
+    return this.#seqs[this.#index(offset)]!
   }
 
   event(offset: number): string | undefined {
@@ -87,27 +68,38 @@ export class HistoryRing {
     return this.#times[this.#index(offset)]!
   }
 
+  /** Offset of the first entry with a seq above `seq` (`count` when there is none). */
+  after(seq: number): number {
+    let low = 0
+    let high = this.#count
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (this.seq(mid) <= seq) low = mid + 1
+      else high = mid
+    }
+    return low
+  }
+
   #index(offset: number): number {
     const at = this.#head + offset
-    return at < this.#topics.length ? at : at - this.#topics.length
+    return at < this.#seqs.length ? at : at - this.#seqs.length
   }
 
   /** Doubles the capacity (up to the limit), keeping the entries in order from index 0. */
   #grow(): void {
-    const old = this.#topics.length
-    const capacity = Math.min(this.#limit, Math.max(16, old * 2))
-    const topics = new Array<string>(capacity).fill('')
+    const capacity = Math.min(this.#limit, Math.max(8, this.#seqs.length * 2))
+    const seqs = new Float64Array(capacity)
     const events = new Array<string | undefined>(capacity).fill(undefined)
     const data = new Array<string>(capacity).fill('')
     const times = new Float64Array(capacity)
     for (let i = 0; i < this.#count; i++) {
       const at = this.#index(i)
-      topics[i] = this.#topics[at]!
+      seqs[i] = this.#seqs[at]!
       events[i] = this.#events[at]
       data[i] = this.#data[at]!
       times[i] = this.#times[at]!
     }
-    this.#topics = topics
+    this.#seqs = seqs
     this.#events = events
     this.#data = data
     this.#times = times

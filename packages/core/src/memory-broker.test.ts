@@ -45,22 +45,38 @@ describe('MemoryBroker: history bounded by size (historyMaxBytes)', () => {
     expect(replayed(await broker.history(['t'], { epoch: broker.epoch, seq: 13 }))).toBe('trimmed')
   })
 
-  it('tracks eviction by size per topic, as by count: a quiet topic whose events were all seen is not reset', async () => {
+  it('evicts from the topic that holds the most: a busy topic pushes out its own history, not a quiet one', async () => {
     const broker = brokerWith({ historyMaxBytes: 100 })
     const [quiet] = await publishAll(broker, [['quiet', 'q']])
-    // Busy entries of 50 evict the quiet one from the log.
+    // Busy entries of 50: past 100, the busy topic (the larger) gives up its oldest, each time.
     await publishAll(broker, [
       ['busy', 'b'.repeat(46)],
       ['busy', 'b'.repeat(46)],
       ['busy', 'b'.repeat(46)],
     ])
-    const after = { epoch: broker.epoch, seq: quiet!.seq }
-    expect(replayed(await broker.history(['quiet'], after))).toEqual([])
-    // It had not seen its own event: that one was evicted, so a reset, never a silent gap.
-    expect(replayed(await broker.history(['quiet'], { epoch: broker.epoch, seq: 0 }))).toBe('trimmed')
-    // The busy topic lost seq 2 after `after`: reset for its readers.
-    expect(replayed(await broker.history(['busy'], after))).toBe('trimmed')
-    expect(replayed(await broker.history(['busy'], { epoch: broker.epoch, seq: 2 }))).toEqual([3, 4])
+    // The quiet topic kept its event: a client that had not seen it gets it.
+    expect(replayed(await broker.history(['quiet'], { epoch: broker.epoch, seq: 0 }))).toEqual([1])
+    expect(replayed(await broker.history(['quiet'], { epoch: broker.epoch, seq: quiet!.seq }))).toEqual([])
+    // The busy topic lost seqs 2 and 3: a reset for readers behind them, never a silent gap.
+    expect(replayed(await broker.history(['busy'], { epoch: broker.epoch, seq: 1 }))).toBe('trimmed')
+    expect(replayed(await broker.history(['busy'], { epoch: broker.epoch, seq: 3 }))).toEqual([4])
+    // Both topics at once: the entries of each after the position, in seq order.
+    expect(replayed(await broker.history(['busy', 'quiet'], { epoch: broker.epoch, seq: 3 }))).toEqual([4])
+  })
+
+  it('evicts by count from the topic with the most entries, so a quiet topic keeps its few', async () => {
+    const broker = brokerWith({ historySize: 10 })
+    const quiet = await publishAll(broker, [
+      ['quiet', 'a'],
+      ['quiet', 'b'],
+    ])
+    for (let i = 0; i < 1000; i++) await broker.publish('busy', { data: String(i) })
+    expect(replayed(await broker.history(['quiet'], { epoch: broker.epoch, seq: 0 }))).toEqual(
+      quiet.map((entry) => entry.seq),
+    )
+    // The busy topic kept the rest of the 10: its newest 8.
+    const busy = await broker.history(['busy'], { epoch: broker.epoch, seq: 994 })
+    expect(replayed(busy)).toEqual([995, 996, 997, 998, 999, 1000, 1001, 1002])
   })
 
   it('does not keep an entry larger than historyMaxBytes, and reports it trimmed', async () => {

@@ -1,16 +1,22 @@
 /**
- * `MemoryBroker`: the embedded, single-process `Broker`. History is one bounded log for the
- * whole hub (by count, by size and, optionally, by age). Its epoch is random per broker, so after
- * a restart every old id is recognised as stale and answered with a reset.
+ * `MemoryBroker`: the embedded, single-process `Broker`. History is kept per topic, under bounds
+ * for the whole hub (by count, by size and, optionally, by age). Its epoch is random per broker,
+ * so after a restart every old id is recognised as stale and answered with a reset.
  *
- * Trimming is tracked per topic: a client of a quiet topic is not reset just because a busy
- * topic pushed older entries out of the log, only when an entry of one of its own topics that
- * it had not seen was evicted.
+ * Per topic, so that a busy topic costs a quiet one nothing:
+ * - A replay reads only the client's topics: what it missed there, found by binary search,
+ *   however many entries the other topics have.
+ * - Past a bound, the oldest entry of the topic that holds the most (entries for `historySize`,
+ *   bytes for `historyMaxBytes`) goes first, so a busy topic evicts its own history, never that of
+ *   a quiet topic holding less than its share.
+ * - Trimming is tracked per topic: a client of a topic is reset only when an entry of one of its
+ *   own topics that it had not seen was evicted.
  */
 import type { Broker, BrokerEntry, BrokerMessage, HistoryResult } from './broker.ts'
 import { SseError } from './errors.ts'
 import { HistoryRing } from './history-ring.ts'
 import { createEpoch, type LogPosition } from './last-event-id.ts'
+import { KeyedMaxHeap } from './max-heap.ts'
 import { reportError } from './report-error.ts'
 import { defaultTimers, type TimerProvider } from './timers.ts'
 
@@ -22,7 +28,10 @@ import { defaultTimers, type TimerProvider } from './timers.ts'
 export const DEFAULT_HISTORY_MAX_BYTES: number = 64 * 1024 * 1024
 
 export interface MemoryBrokerOptions {
-  /** Entries kept for replay, across all topics. Default 1000; 0 keeps none. */
+  /**
+   * Entries kept for replay, across all topics. Default 1000; 0 keeps none. Past it, the oldest
+   * entry of the topic holding the most entries goes.
+   */
   historySize?: number | undefined
   /**
    * Size of the entries kept for replay, across all topics, counted as the length of their topic,
@@ -42,6 +51,12 @@ function sizeOf(topic: string, event: string | undefined, data: string): number 
   return topic.length + (event?.length ?? 0) + data.length
 }
 
+/** One topic's retained history and its size. */
+interface TopicLog {
+  readonly ring: HistoryRing
+  bytes: number
+}
+
 /** A topic's eviction point; `recent` marks one evicted from since the last sweep passed it. */
 interface EvictedTopic {
   seq: number
@@ -58,10 +73,15 @@ export class MemoryBroker implements Broker {
   readonly #maxAgeMs: number
   readonly #timers: TimerProvider
   readonly #listeners = new Set<(entry: BrokerEntry) => void>()
-  /** The retained log. */
-  readonly #log: HistoryRing
+  /** Each topic's retained history, for topics with at least one entry. */
+  readonly #logs = new Map<string, TopicLog>()
+  /** Topics by how many entries they hold, and by their size: who gives up an entry past a bound. */
+  readonly #byCount = new KeyedMaxHeap<string>()
+  readonly #bySize = new KeyedMaxHeap<string>()
   #seq = 0
-  /** The size of the retained log, as `historyMaxBytes` counts it. */
+  /** Entries retained, across topics. */
+  #count = 0
+  /** The size of what is retained, as `historyMaxBytes` counts it. */
   #bytes = 0
   /** Per topic, the highest seq evicted from history. */
   readonly #evicted = new Map<string, EvictedTopic>()
@@ -87,7 +107,6 @@ export class MemoryBroker implements Broker {
     this.#maxBytes = bytes
     this.#maxAgeMs = age
     this.#timers = options.timers ?? defaultTimers
-    this.#log = new HistoryRing(size)
   }
 
   publish(topic: string, message: BrokerMessage): Promise<BrokerEntry> {
@@ -96,14 +115,25 @@ export class MemoryBroker implements Broker {
     const { event, data } = message
     const entry: BrokerEntry = { topic, event, data, epoch: this.epoch, seq: ++this.#seq }
     if (this.#historySize > 0) {
-      if (this.#log.count === this.#historySize) this.#evictOldest()
-      this.#log.push(entry.seq, topic, event, data, this.#timers.now())
-      this.#bytes += sizeOf(topic, event, data)
-      while (this.#bytes > this.#maxBytes && this.#log.count > 0) this.#evictOldest()
+      this.#evictExpired(topic)
+      let log = this.#logs.get(topic)
+      if (!log) {
+        // One over the bound: an entry is pushed before the bound evicts.
+        log = { ring: new HistoryRing(this.#historySize + 1), bytes: 0 }
+        this.#logs.set(topic, log)
+      }
+      const size = sizeOf(topic, event, data)
+      log.ring.push(entry.seq, event, data, this.#timers.now())
+      log.bytes += size
+      this.#count++
+      this.#bytes += size
+      this.#byCount.set(topic, log.ring.count)
+      this.#bySize.set(topic, log.bytes)
+      while (this.#count > this.#historySize) this.#evictOldest(this.#byCount.peek()!)
+      while (this.#bytes > this.#maxBytes && this.#count > 0) this.#evictOldest(this.#bySize.peek()!)
     } else {
       this.#markEvicted(topic, entry.seq)
     }
-    this.#evictExpired()
     for (const listener of this.#listeners) {
       try {
         listener(entry)
@@ -126,28 +156,22 @@ export class MemoryBroker implements Broker {
     const head = { epoch: this.epoch, seq: this.#seq }
     if (after.epoch !== this.epoch) return Promise.resolve({ kind: 'reset', reason: 'epoch', head })
     if (after.seq > this.#seq) return Promise.resolve({ kind: 'reset', reason: 'unknown', head })
-    this.#evictExpired()
     for (const topic of topics) {
+      this.#evictExpired(topic)
       if ((this.#evicted.get(topic)?.seq ?? this.#evictedFloor) > after.seq) {
         return Promise.resolve({ kind: 'reset', reason: 'trimmed', head })
       }
     }
+    // Only the client's topics, from where it stands in each: what it missed, nothing else.
     const entries: BrokerEntry[] = []
-    const log = this.#log
-    const wanted = new Set(topics)
-    // Seqs in the log are contiguous, so the first entry after `after` is found by arithmetic.
-    for (let i = Math.max(0, after.seq + 1 - log.firstSeq); i < log.count; i++) {
-      const topic = log.topic(i)
-      if (wanted.has(topic)) {
-        entries.push({
-          topic,
-          event: log.event(i),
-          data: log.data(i),
-          epoch: this.epoch,
-          seq: log.firstSeq + i,
-        })
+    for (const topic of new Set(topics)) {
+      const ring = this.#logs.get(topic)?.ring
+      if (!ring) continue
+      for (let i = ring.after(after.seq); i < ring.count; i++) {
+        entries.push({ topic, event: ring.event(i), data: ring.data(i), epoch: this.epoch, seq: ring.seq(i) })
       }
     }
+    if (topics.length > 1) entries.sort((a, b) => a.seq - b.seq)
     return Promise.resolve({ kind: 'ok', entries, head })
   }
 
@@ -158,23 +182,45 @@ export class MemoryBroker implements Broker {
   close(): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
-    this.#log.clear()
+    this.#logs.clear()
+    this.#byCount.clear()
+    this.#bySize.clear()
+    this.#count = 0
     this.#bytes = 0
     return Promise.resolve()
   }
 
-  #evictExpired(): void {
+  /**
+   * Drops `topic`'s entries older than `historyMaxAgeMs`. Per topic, when it is published to or
+   * read: a topic nobody touches keeps its expired entries until a bound evicts them, and no
+   * client can be replayed one.
+   */
+  #evictExpired(topic: string): void {
     if (this.#maxAgeMs === Number.POSITIVE_INFINITY) return
+    const ring = this.#logs.get(topic)?.ring
+    if (!ring) return
     const cutoff = this.#timers.now() - this.#maxAgeMs
-    while (this.#log.count > 0 && this.#log.time(0) <= cutoff) this.#evictOldest()
+    while (ring.count > 0 && ring.time(0) <= cutoff) this.#evictOldest(topic)
   }
 
-  #evictOldest(): void {
-    const log = this.#log
-    const topic = log.topic(0)
-    this.#bytes -= sizeOf(topic, log.event(0), log.data(0))
-    this.#markEvicted(topic, log.firstSeq)
-    log.shift()
+  /** Evicts `topic`'s oldest entry. */
+  #evictOldest(topic: string): void {
+    const log = this.#logs.get(topic)!
+    const ring = log.ring
+    const size = sizeOf(topic, ring.event(0), ring.data(0))
+    this.#markEvicted(topic, ring.seq(0))
+    ring.shift()
+    log.bytes -= size
+    this.#count--
+    this.#bytes -= size
+    if (ring.count === 0) {
+      this.#logs.delete(topic)
+      this.#byCount.delete(topic)
+      this.#bySize.delete(topic)
+    } else {
+      this.#byCount.set(topic, ring.count)
+      this.#bySize.set(topic, log.bytes)
+    }
   }
 
   #markEvicted(topic: string, seq: number): void {

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { KeyedMaxHeap } from './max-heap.ts'
+
+describe('KeyedMaxHeap', () => {
+  it('always peeks a key with the largest value, through inserts, updates and deletes', () => {
+    const heap = new KeyedMaxHeap<string>()
+    const model = new Map<string, number>()
+    let state = 11
+    for (let step = 0; step < 3000; step++) {
+      state = (state * 1103515245 + 12345) % 2147483648
+      const key = `k${state % 40}`
+      if (state % 5 === 0) {
+        heap.delete(key)
+        model.delete(key)
+      } else {
+        const value = state % 1000
+        heap.set(key, value)
+        model.set(key, value)
+      }
+      expect(heap.size).toBe(model.size)
+      const top = heap.peek()
+      if (model.size === 0) expect(top).toBeUndefined()
+      else expect(model.get(top!)).toBe(Math.max(...model.values()))
+    }
+  })
+})

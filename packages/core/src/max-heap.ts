@@ -1,0 +1,89 @@
+/**
+ * A max-heap of keys by a number that changes, with O(log n) updates: which topic holds the most
+ * history right now, so that the memory broker evicts from it and never from a quiet topic that
+ * holds less than its share.
+ */
+export class KeyedMaxHeap<K> {
+  readonly #keys: K[] = []
+  readonly #values: number[] = []
+  readonly #at = new Map<K, number>()
+
+  get size(): number {
+    return this.#keys.length
+  }
+
+  /** The key with the largest value (the first set among equals is not guaranteed). */
+  peek(): K | undefined {
+    return this.#keys[0]
+  }
+
+  /** Inserts `key`, or moves it to its place for a new `value`. */
+  set(key: K, value: number): void {
+    const at = this.#at.get(key)
+    if (at === undefined) {
+      this.#keys.push(key)
+      this.#values.push(value)
+      this.#at.set(key, this.#keys.length - 1)
+      this.#up(this.#keys.length - 1)
+      return
+    }
+    const old = this.#values[at]!
+    this.#values[at] = value
+    if (value > old) this.#up(at)
+    else this.#down(at)
+  }
+
+  delete(key: K): void {
+    const at = this.#at.get(key)
+    if (at === undefined) return
+    const last = this.#keys.length - 1
+    this.#swap(at, last)
+    this.#keys.pop()
+    this.#values.pop()
+    this.#at.delete(key)
+    if (at < last) {
+      this.#up(at)
+      this.#down(at)
+    }
+  }
+
+  clear(): void {
+    this.#keys.length = 0
+    this.#values.length = 0
+    this.#at.clear()
+  }
+
+  #up(index: number): void {
+    let at = index
+    while (at > 0) {
+      const parent = (at - 1) >> 1
+      if (this.#values[parent]! >= this.#values[at]!) return
+      this.#swap(at, parent)
+      at = parent
+    }
+  }
+
+  #down(index: number): void {
+    let at = index
+    for (;;) {
+      const left = 2 * at + 1
+      const right = left + 1
+      let top = at
+      if (left < this.#keys.length && this.#values[left]! > this.#values[top]!) top = left
+      if (right < this.#keys.length && this.#values[right]! > this.#values[top]!) top = right
+      if (top === at) return
+      this.#swap(at, top)
+      at = top
+    }
+  }
+
+  #swap(a: number, b: number): void {
+    if (a === b) return
+    const keys = this.#keys
+    const values = this.#values
+    ;[keys[a], keys[b]] = [keys[b]!, keys[a]!]
+    ;[values[a], values[b]] = [values[b]!, values[a]!]
+    this.#at.set(keys[a]!, a)
+    this.#at.set(keys[b]!, b)
+  }
+}
