@@ -43,6 +43,12 @@ export interface RedisBrokerOptions {
    * whatever its size (instances read events from the log). Default 64 MiB.
    */
   historyMaxBytes?: number | undefined
+  /**
+   * Entries older than this (ms, by Redis's clock) are not replayed: a reconnect that missed one
+   * gets an `sse-reset` (`trimmed`), as with `MemoryBroker`. They leave Redis at the next publish.
+   * Default: no age limit.
+   */
+  historyMaxAgeMs?: number | undefined
   /** A command that takes longer fails with `SSE_BROKER_UNAVAILABLE`. Default 2000 ms. */
   commandTimeoutMs?: number | undefined
   /** Entries per read of the log. Default 512. */
@@ -86,8 +92,9 @@ const MAX_TRACKED_TOPICS = 10_000
 
 // KEYS: epoch, seq, log, last seq per topic (a sorted set), floor of the untracked topics, bytes
 // of the log, size of each entry (a list, oldest first, of the log's newest entries).
-// ARGV: candidate epoch, topic, event, data, history size, history max bytes.
-// Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's.
+// ARGV: candidate epoch, topic, event, data, history size, history max bytes, history max age (ms, 0: none).
+// Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's,
+// and the time Redis appended it ('m', ms, from Redis's own clock: one clock for every instance).
 //
 // The byte bound: the log holds consecutive seqs up to the head (trimming only ever removes the
 // oldest), so its first seq is `seq - len + 1`, and the oldest entries go with one XTRIM MINID: the
@@ -97,7 +104,9 @@ const MAX_TRACKED_TOPICS = 10_000
 // kept) counts as size 0 and is trimmed first. The total is re-summed from the list if it is lost.
 const PUBLISH = `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch, 'm', now)
 redis.call('ZADD', KEYS[4], seq, ARGV[2])
 local extra = redis.call('ZCARD', KEYS[4]) - ${MAX_TRACKED_TOPICS}
 if extra > 0 then
@@ -118,6 +127,35 @@ if listed > len then
   for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, listed - len - 1)) do total = total - tonumber(each) end
   redis.call('LTRIM', KEYS[7], listed - len, -1)
   listed = len
+end
+local maxAge = tonumber(ARGV[7])
+if maxAge > 0 then
+  -- The oldest entries past the age go first, as the byte bound's do (the log stays a suffix). An
+  -- entry without a time (written before times were kept) stays until a count or byte trim.
+  local expired = 0
+  local done = false
+  while not done do
+    local oldest = redis.call('XRANGE', KEYS[3], (seq - len + 1 + expired) .. '-0', '+', 'COUNT', 64)
+    for _, entry in ipairs(oldest) do
+      local m = entry[2][10]
+      if m == nil or tonumber(m) > now - maxAge then
+        done = true
+        break
+      end
+      expired = expired + 1
+    end
+    if #oldest < 64 then done = true end
+  end
+  if expired > 0 then
+    local pop = expired - (len - listed)
+    if pop > 0 then
+      for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, pop - 1)) do total = total - tonumber(each) end
+      redis.call('LTRIM', KEYS[7], pop, -1)
+      listed = listed - pop
+    end
+    redis.call('XTRIM', KEYS[3], 'MINID', (seq - len + 1 + expired) .. '-0')
+    len = len - expired
+  end
 end
 local max = tonumber(ARGV[6])
 if total > max and len > 1 then
@@ -144,7 +182,8 @@ const HEAD = `${ENSURE_EPOCH}
 return {epoch, tonumber(redis.call('GET', KEYS[2]))}
 `
 
-// ARGV: candidate epoch, the client's epoch, the client's seq, page bytes, page scan, topics…
+// ARGV: candidate epoch, the client's epoch, the client's seq, page bytes, page scan, history max
+// age (ms, 0: none), topics… Entries past the age count as trimmed, though the next publish removes them.
 // Returns {kind, epoch, head, reason} or {'ok', epoch, head, next, entries as id, topic, event, data, …}.
 // One page: at most \`page scan\` log entries are read, and the page ends once the data of its
 // entries reaches \`page bytes\`; \`next\` is then the seq it is complete up to ('' when it reached
@@ -159,9 +198,27 @@ if after == head then return out end
 local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = head + 1
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
+local maxAge = tonumber(ARGV[6])
+if maxAge > 0 then
+  local clock = redis.call('TIME')
+  local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - maxAge
+  local done = false
+  while not done do
+    local oldest = redis.call('XRANGE', KEYS[3], firstSeq .. '-0', '+', 'COUNT', 64)
+    for _, entry in ipairs(oldest) do
+      local m = entry[2][10]
+      if m == nil or tonumber(m) > cutoff then
+        done = true
+        break
+      end
+      firstSeq = tonumber(string.match(entry[1], '^(%d+)')) + 1
+    end
+    if #oldest < 64 then done = true end
+  end
+end
 if firstSeq > after + 1 then
   local floor = tonumber(redis.call('GET', KEYS[5]) or '0')
-  for i = 6, #ARGV do
+  for i = 7, #ARGV do
     local last = redis.call('ZSCORE', KEYS[4], ARGV[i])
     if (last and tonumber(last) or floor) > after then
       return {'reset', epoch, head, 'trimmed'}
@@ -171,9 +228,9 @@ end
 local pageBytes = tonumber(ARGV[4])
 local pageScan = tonumber(ARGV[5])
 local wanted = {}
-for i = 6, #ARGV do wanted[ARGV[i]] = true end
+for i = 7, #ARGV do wanted[ARGV[i]] = true end
 local bytes = 0
-local scanned = redis.call('XRANGE', KEYS[3], (after + 1) .. '-0', '+', 'COUNT', pageScan)
+local scanned = redis.call('XRANGE', KEYS[3], math.max(after + 1, firstSeq) .. '-0', '+', 'COUNT', pageScan)
 for n, entry in ipairs(scanned) do
   local fields = entry[2]
   if wanted[fields[2]] then
@@ -300,6 +357,8 @@ export class RedisBroker implements Broker {
   ]
   readonly #historySize: number
   readonly #historyMaxBytes: number
+  /** 0: no age limit. */
+  readonly #historyMaxAgeMs: number
   readonly #readBatch: number
   readonly #timeoutMs: number
   readonly #startupTimeoutMs: number
@@ -351,6 +410,14 @@ export class RedisBroker implements Broker {
       positiveInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       positiveInteger('maxQueued', options.maxQueued ?? DEFAULT_MAX_QUEUED),
     )
+    const maxAge = options.historyMaxAgeMs ?? 0
+    if (options.historyMaxAgeMs !== undefined && !(Number.isSafeInteger(maxAge) && maxAge > 0)) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `historyMaxAgeMs must be a positive integer (ms), got ${String(maxAge)}`,
+      )
+    }
+    this.#historyMaxAgeMs = maxAge
     this.#historyGate = new CommandGate(HISTORY_IN_FLIGHT, options.maxQueued ?? DEFAULT_MAX_QUEUED)
     this.#readBatch = options.readBatch ?? 512
     this.#timeoutMs = options.commandTimeoutMs ?? 2000
@@ -454,6 +521,7 @@ export class RedisBroker implements Broker {
         message.data,
         this.#historySize,
         this.#historyMaxBytes,
+        this.#historyMaxAgeMs,
       ),
     )
     return { topic, event: message.event, data: message.data, epoch, seq: Number(seq) }
@@ -486,6 +554,7 @@ export class RedisBroker implements Broker {
             after.seq,
             HISTORY_PAGE_BYTES,
             HISTORY_PAGE_SCAN,
+            this.#historyMaxAgeMs,
             ...topics,
           ),
         ),

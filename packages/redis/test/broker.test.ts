@@ -618,6 +618,38 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
       expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(bytes)
     })
 
+    it('keeps no entry past historyMaxAgeMs: a reconnect that missed one gets a reset, and the next publish removes them', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1, { historyMaxAgeMs: 300 })) as [
+        { hub: Hub; broker: RedisBroker },
+      ]
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      const ids: string[] = []
+      for (let i = 0; i < 3; i++) ids.push(await hub.publish('t', { event: 'e', data: String(i) }))
+      const [epoch] = ids[0]!.split('-') as [string]
+      const at = (seq: number) => ({ epoch, seq })
+      expect(await broker.history(['t'], at(1))).toMatchObject({
+        kind: 'ok',
+        entries: [{ seq: 2 }, { seq: 3 }],
+      })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      // Older than the age: not replayed, a reset instead (never a silent gap).
+      expect(await broker.history(['t'], at(1))).toMatchObject({ kind: 'reset', reason: 'trimmed' })
+      expect(await broker.history(['t'], at(3))).toMatchObject({ kind: 'ok', entries: [] })
+      await hub.publish('t', { event: 'e', data: 'fresh' })
+      // The publish took the expired entries out of Redis, and their sizes out of the total.
+      expect(await redisAdmin.xlen(`${key}:log`)).toBe(1)
+      expect(await redisAdmin.llen(`${key}:sizes`)).toBe(1)
+      expect(Number(await redisAdmin.get(`${key}:bytes`))).toBe(1 + 1 + 'fresh'.length)
+      expect(await broker.history(['t'], at(3))).toMatchObject({
+        kind: 'ok',
+        entries: [{ seq: 4, data: 'fresh' }],
+      })
+      expect(() => new RedisBroker({ historyMaxAgeMs: 0 })).toThrow(
+        /historyMaxAgeMs must be a positive integer/,
+      )
+    })
+
     it('keeps the newest entry whatever its size, so every instance still reads it live', async () => {
       const [a, b] = await instances(2, { historyMaxBytes: 1000 })
       const key = `test${prefix}`

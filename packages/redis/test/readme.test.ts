@@ -4,52 +4,27 @@
  * here against a real redis-server: imported as it is (with `PORT=0` and `REDIS_URL`), then used
  * over a real socket by a real client.
  */
-import { once } from 'node:events'
-import {
-  expectReadmeShowsExamples,
-  openEventStream,
-  type RunningExample,
-  runExample as startExample,
-  withTimeout,
-} from '@sse/test-utils'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { fetchText, useReadmeExamples } from '@sse/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
 
-const DEADLINE_MS = 5000
-const examplesDir = new URL('./readme/', import.meta.url)
-let cleanup: Array<() => unknown> = []
+const readme = useReadmeExamples(import.meta.url)
 
-afterEach(async () => {
-  const steps = cleanup.reverse()
-  cleanup = []
-  for (const step of steps) await step()
-})
-
-it('shows every example file in full, and nothing in a ts block that is not in one', () => {
-  expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)
-})
-
-/** Imports an example with `PORT=0` and `REDIS_URL`; the server it started is closed after the test. */
-async function runExample(name: string, redisUrl: string): Promise<RunningExample> {
-  const example = await startExample(new URL(name, examplesDir), { REDIS_URL: redisUrl })
-  cleanup.push(() => example.close())
-  return example
-}
+readme.itShowsTheExamples('shows every example file in full, and nothing in a ts block that is not in one')
 
 async function postNews(
   url: string,
   body: unknown,
 ): Promise<{ status: number; body: unknown; retryAfter: string | null }> {
-  const response = await fetch(`${url}/news`, {
+  const answer = await fetchText(`${url}/news`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(DEADLINE_MS),
   })
   return {
-    status: response.status,
-    body: await withTimeout(response.json(), DEADLINE_MS, 'the POST body'),
-    retryAfter: response.headers.get('retry-after'),
+    status: answer.status,
+    body: JSON.parse(answer.body),
+    retryAfter: answer.headers.get('retry-after'),
   }
 }
 
@@ -63,34 +38,25 @@ describe.skipIf(redisMissing())('the README examples, against a real redis-serve
   })
 
   it('hub.ts: publishes through Redis to a subscriber, and shuts down on SIGTERM', async () => {
-    const before = new Set(process.listeners('SIGTERM'))
-    const { url, server } = await runExample('hub.ts', redis.url)
-    const onSigterm = process.listeners('SIGTERM').filter((listener) => !before.has(listener))
-    expect(onSigterm).toHaveLength(1)
-    const shutdown = onSigterm[0]!
-    cleanup.push(() => process.off('SIGTERM', shutdown))
-
-    const reader = await openEventStream(`${url}/events?topics=news,sport`)
-    cleanup.push(() => reader.close())
+    const example = await readme.run('hub.ts', { REDIS_URL: redis.url })
+    const { url } = example
+    const reader = await readme.open(`${url}/events?topics=news,sport`)
     const posted = await postNews(url, { title: 'hello' })
     expect(posted.status).toBe(201)
     const { id } = posted.body as { id: string }
     expect(await reader.next()).toEqual({ id, event: 'news', data: '{"title":"hello"}' })
     // The same id replays from Redis: a client reconnecting anywhere gets what followed it.
     const second = await postNews(url, { title: 'again' })
-    const replay = await openEventStream(`${url}/events?topics=news`, { headers: { 'last-event-id': id } })
-    cleanup.push(() => replay.close())
+    const replay = await readme.open(`${url}/events?topics=news`, { headers: { 'last-event-id': id } })
     expect(await replay.next()).toMatchObject({ id: (second.body as { id: string }).id, event: 'news' })
 
-    const closed = once(server, 'close')
-    await withTimeout(Promise.resolve(shutdown('SIGTERM')), DEADLINE_MS, 'the SIGTERM handler')
+    await readme.shutDown(example, 5000)
     expect(await reader.waitForEnd()).toBe('end')
     expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
-    await withTimeout(closed, DEADLINE_MS, 'server.close() after hub.close()')
   })
 
   it('outage.ts: answers 503 with Retry-After while Redis is down, and publishes again once it is back', async () => {
-    const { url } = await runExample('outage.ts', redis.url)
+    const { url } = await readme.run('outage.ts', { REDIS_URL: redis.url })
     expect((await postNews(url, { title: 'up' })).status).toBe(201)
     await redis.stop()
     expect(await postNews(url, { title: 'down' })).toEqual({
