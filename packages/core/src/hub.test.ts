@@ -23,6 +23,18 @@ function retries(sink: MemorySink): number[] {
   return out
 }
 
+/** Plays a client that reads whatever it is sent until its subscription is live (replay done). */
+async function readUntilLive(client: { sink: MemorySink; ready: Promise<void> }): Promise<void> {
+  let live = false
+  void client.ready.then(() => {
+    live = true
+  })
+  while (!live) {
+    client.sink.drain()
+    await tick()
+  }
+}
+
 const hubs: Hub[] = []
 function hubFor(options: HubOptions = {}): Hub {
   const hub = createHub({ heartbeat: false, ...options })
@@ -351,10 +363,7 @@ describe('hub: replay under flow control', () => {
     expect(client.sink.buffered).toBeLessThan(100 * 1024)
     expect(live).toBe(false)
     await hub.publish('t', { data: 'during' })
-    while (!live) {
-      client.sink.drain()
-      await tick()
-    }
+    await readUntilLive(client)
     await hub.publish('t', { data: 'after' })
     await tick()
     client.sink.drain()
@@ -397,14 +406,7 @@ describe('hub: a broker that answers history in pages', () => {
     // The client has not read: one page was asked for, the next waits.
     expect(broker.asked).toHaveLength(1)
     await hub.publish('t', { data: 'during' })
-    let done = false
-    void client.ready.then(() => {
-      done = true
-    })
-    while (!done) {
-      client.sink.drain()
-      await tick()
-    }
+    await readUntilLive(client)
     // Each page ends at the seq of its last entry of the topic; the next one starts there.
     expect(broker.asked.map((position) => position.seq)).toEqual([1, 15, 30, 45])
     const expected = Array.from({ length: 45 }, (_, i) => i)
@@ -422,14 +424,7 @@ describe('hub: a broker that answers history in pages', () => {
     await tick()
     // While the client is stalled on its first page, the log moves on past where it stands.
     for (let i = 0; i < 60; i++) await hub.publish('other', { data: i })
-    let done = false
-    void client.ready.then(() => {
-      done = true
-    })
-    while (!done) {
-      client.sink.drain()
-      await tick()
-    }
+    await readUntilLive(client)
     // The reset stands for the log as of its id: what comes after it is live.
     await hub.publish('t', { data: 'live' })
     await tick()
