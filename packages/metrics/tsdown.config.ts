@@ -1,0 +1,3 @@
+import { packageConfig } from '../../tsdown.preset.ts'
+
+export default packageConfig()
