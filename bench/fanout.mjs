@@ -1,8 +1,4 @@
 #!/usr/bin/env node
-import { fork } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 /**
  * Fan-out benchmark: one publisher, N SSE clients, side by side.
  *
@@ -16,43 +12,36 @@ import { parseArgs } from 'node:util'
  * noise, after `--warmup` rounds that are not counted, and the table shows medians. See
  * README.md for what each variant does and what each column means.
  */
-import { Channel, stopAll } from './lib/channel.mjs'
-import { fmt, mb, median, table } from './lib/report.mjs'
+import { benchArgs, pickVariants } from './lib/args.mjs'
+import { cpuProfileFlags, forkClient, forkServer, PROFILE_DIR, stopAll } from './lib/channel.mjs'
+import { driveFanout, fanoutRounds } from './lib/fanout-run.mjs'
+import {
+  columnsTable,
+  fanoutColumns,
+  fmt,
+  mb,
+  median,
+  medians,
+  mediansHeading,
+  msColumn,
+  pairedRatio,
+  table,
+} from './lib/report.mjs'
 import { LABELS } from './lib/variants.mjs'
 
 /** @typedef {import('./lib/variants.mjs').FanoutVariantName} VariantName */
 /** @typedef {import('./lib/server.mjs').Mem} Mem */
 
-const { values: args } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
-    clients: { type: 'string', default: '1000' },
-    events: { type: 'string', default: '2000' },
-    burst: { type: 'string', default: '50' },
-    payload: { type: 'string', default: '128' },
-    variants: { type: 'string', default: 'a,b,c,d' },
-    parser: { type: 'string', default: 'count' },
-    'raw-ids': { type: 'string', default: 'seq' },
-    'cpu-prof': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    'timeout-ms': { type: 'string', default: '60000' },
-  },
+const args = benchArgs({
+  numbers: { runs: 5, warmup: 1, clients: 1000, events: 2000, burst: 50, payload: 128 },
+  strings: { variants: 'a,b,c,d', parser: 'count', 'raw-ids': 'seq' },
+  flags: ['cpu-prof'],
 })
-
-const runs = Number(args.runs)
-const warmup = Number(args.warmup)
-const clients = Number(args.clients)
-const events = Number(args.events)
-const burst = Number(args.burst)
-const payload = Number(args.payload)
-const timeoutMs = Number(args['timeout-ms'])
+const { runs, warmup, clients, events, burst, payload } = args
+const timeoutMs = args['timeout-ms']
 const parser = args.parser === 'eventsource-parser' ? 'eventsource-parser' : 'count'
 const rawIds = args['raw-ids'] === 'epoch' ? 'epoch' : 'seq'
-const variants = /** @type {VariantName[]} */ (args.variants.split(',').filter((v) => v in LABELS))
-const profileDir = fileURLToPath(new URL('./.profiles/', import.meta.url))
-const serverPath = fileURLToPath(new URL('./lib/server.mjs', import.meta.url))
-const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
+const variants = pickVariants(args.variants, LABELS)
 
 /**
  * @typedef {object} RunResult
@@ -77,47 +66,33 @@ const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
  * @returns {Promise<RunResult>}
  */
 async function run(variant, index) {
-  const execArgv = ['--expose-gc']
-  if (args['cpu-prof']) {
-    mkdirSync(profileDir, { recursive: true })
-    execArgv.push(
-      '--cpu-prof',
-      `--cpu-prof-dir=${profileDir}`,
-      `--cpu-prof-name=${variant}-${index}.cpuprofile`,
-    )
-  }
-  const server = new Channel(
-    fork(serverPath, [variant, String(payload), rawIds], { execArgv }),
-    'server',
-    timeoutMs,
-  )
-  const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client', timeoutMs)
+  const execArgv = ['--expose-gc', ...(args['cpu-prof'] ? cpuProfileFlags(`${variant}-${index}`) : [])]
+  const server = forkServer([variant, String(payload), rawIds], { timeoutMs, execArgv })
+  const client = forkClient({ timeoutMs })
   try {
-    const { port, mem: before } = await server.next('ready')
-    client.send({ type: 'connect', port, clients, events, parser })
-    const { ms: connectMs } = await client.next('connected')
-    server.send({ type: 'idle', clients })
-    const { mem: idle } = await server.next('idle')
-    server.send({ type: 'publish', events, burst })
-    const { t0, publishMs, publishCpuMs } = await server.next('published')
-    const done = await client.next('done')
-    server.send({ type: 'report' })
-    const { mem: after, cpuMs, stats } = await server.next('report')
-    const elapsedMs = Number(BigInt(done.at) - BigInt(t0)) / 1e6
+    const { ready, connected, idle, published, dones, reports, elapsedMs } = await driveFanout({
+      servers: [server],
+      clients: [client],
+      perClient: clients,
+      events,
+      burst,
+      parser,
+    })
+    const [done, report] = [dones[0], reports[0]]
     return {
       variant,
       deliveriesPerSec: (clients * events) / (elapsedMs / 1000),
       elapsedMs,
-      publishMs,
-      publishCpuMs,
-      cpuMs,
-      connectMs,
-      bytesPerEvent: done.counts.bytes / (clients * events),
-      counts: done.counts,
-      before,
-      idle,
-      after,
-      stats,
+      publishMs: published.publishMs,
+      publishCpuMs: published.publishCpuMs,
+      cpuMs: report?.cpuMs,
+      connectMs: connected[0]?.ms,
+      bytesPerEvent: done?.counts.bytes / (clients * events),
+      counts: done?.counts,
+      before: ready[0]?.mem,
+      idle: idle[0]?.mem,
+      after: report?.mem,
+      stats: report?.stats,
     }
   } finally {
     await stopAll({ clients: [client], servers: [server] })
@@ -129,33 +104,19 @@ console.log(
     `${runs} runs per variant after ${warmup} warm-up round(s), parser: ${parser}, raw ids: ${rawIds}, ` +
     `node ${process.version}`,
 )
-/** @type {RunResult[]} */
-const results = []
+/**
+ * The line of one run.
+ * @param {RunResult} result
+ */
+const describeRun = (result) =>
+  `${fmt(result.deliveriesPerSec)} deliveries/s, ` +
+  `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
+  `idle RSS +${mb(result.idle.rss - result.before.rss)} MB ` +
+  `(young gen +${mb(result.idle.newSpace - result.before.newSpace)} MB)` +
+  (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : '') +
+  (result.publishCpuMs < 0.8 * result.publishMs ? ' [contended]' : '')
 const startedAt = Date.now()
-for (let round = -warmup; round < runs; round++) {
-  for (const variant of variants) {
-    const result = await run(variant, round)
-    if (round < 0) {
-      console.log(`  warm-up ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s (not counted)`)
-      continue
-    }
-    results.push(result)
-    const { min, max } = result.counts
-    if (min !== events || max !== events) {
-      console.log(
-        `  WARNING run ${round + 1} ${variant}: events per connection ${min}..${max}, expected ${events}`,
-      )
-    }
-    console.log(
-      `  run ${round + 1} ${variant}: ${fmt(result.deliveriesPerSec)} deliveries/s, ` +
-        `${result.elapsedMs.toFixed(0)} ms, server CPU ${result.cpuMs.toFixed(0)} ms, ` +
-        `idle RSS +${mb(result.idle.rss - result.before.rss)} MB ` +
-        `(young gen +${mb(result.idle.newSpace - result.before.newSpace)} MB)` +
-        (Object.keys(result.stats).length ? ` ${JSON.stringify(result.stats)}` : '') +
-        (result.publishCpuMs < 0.8 * result.publishMs ? ' [contended]' : ''),
-    )
-  }
-}
+const results = await fanoutRounds(args, variants, run, describeRun)
 
 /**
  * Medians over a variant's runs. Memory per stream is (with N streams open and idle − before any
@@ -179,51 +140,29 @@ for (let round = -warmup; round < runs; round++) {
 /** @type {Summary[]} */
 const summaries = variants.map((variant) => {
   const mine = results.filter((r) => r.variant === variant)
-  /** @param {(r: RunResult) => number} pick */
-  const med = (pick) => median(mine.map(pick))
   /** @param {(m: Mem) => number} pick */
-  const perStream = (pick) => med((r) => (pick(r.idle) - pick(r.before)) / clients)
+  const perStream = (pick) => median(mine.map((r) => (pick(r.idle) - pick(r.before)) / clients))
   return {
     variant,
-    deliveriesPerSec: med((r) => r.deliveriesPerSec),
-    elapsedMs: med((r) => r.elapsedMs),
-    publishMs: med((r) => r.publishMs),
-    cpuMs: med((r) => r.cpuMs),
-    bytesPerEvent: med((r) => r.bytesPerEvent),
-    rssBefore: med((r) => r.before.rss),
-    rssIdle: med((r) => r.idle.rss),
-    rssAfter: med((r) => r.after.rss),
+    ...medians(mine, ['deliveriesPerSec', 'elapsedMs', 'publishMs', 'cpuMs', 'bytesPerEvent']),
+    rssBefore: median(mine.map((r) => r.before.rss)),
+    rssIdle: median(mine.map((r) => r.idle.rss)),
+    rssAfter: median(mine.map((r) => r.after.rss)),
     rssPerStream: perStream((m) => m.rss),
     rssOldPerStream: perStream((m) => m.rss - m.newSpace),
     heapPerStream: perStream((m) => m.heapUsed + m.external),
   }
 })
 
-console.log(`\nmedians of ${runs} runs (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all):\n`)
+console.log(`\n${mediansHeading(runs, startedAt)}\n`)
 console.log(
-  table([
-    [
-      'variant',
-      'deliveries/s',
-      'total ms',
-      'publish ms',
-      'server CPU ms',
-      'B/event',
-      'RSS MB: before',
-      'idle',
-      'after',
-    ],
-    ...summaries.map((s) => [
-      LABELS[s.variant],
-      fmt(s.deliveriesPerSec),
-      s.elapsedMs.toFixed(0),
-      s.publishMs.toFixed(0),
-      s.cpuMs.toFixed(0),
-      s.bytesPerEvent.toFixed(1),
-      mb(s.rssBefore),
-      mb(s.rssIdle),
-      mb(s.rssAfter),
-    ]),
+  columnsTable(summaries, [
+    ...fanoutColumns(LABELS),
+    msColumn('server CPU ms', (s) => s.cpuMs),
+    ['B/event', (s) => s.bytesPerEvent.toFixed(1)],
+    ['RSS MB: before', (s) => mb(s.rssBefore)],
+    ['idle', (s) => mb(s.rssIdle)],
+    ['after', (s) => mb(s.rssAfter)],
   ]),
 )
 console.log('')
@@ -251,10 +190,7 @@ console.log('')
  */
 const ratio = (label, x, y, target = '') => {
   if (!x || !y) return
-  // Runs of one round are seconds apart, so their ratio cancels load that comes and goes.
-  const xs = results.filter((r) => r.variant === x.variant)
-  const ys = results.filter((r) => r.variant === y.variant)
-  const paired = median(xs.map((r, i) => r.deliveriesPerSec / (ys[i]?.deliveriesPerSec ?? Number.NaN)))
+  const paired = pairedRatio(results, x.variant, y.variant, (r) => r.deliveriesPerSec)
   console.log(
     `${label}: deliveries/s ${(x.deliveriesPerSec / y.deliveriesPerSec).toFixed(2)}× ` +
       `(median of per-round ratios ${paired.toFixed(2)}×), ` +
@@ -278,6 +214,6 @@ if (contended.length > 0) {
       'the time it spent publishing (a loop that never waits), so something else competed for the cores',
   )
 }
-if (args['cpu-prof']) console.log(`\nCPU profiles of the servers: ${profileDir}`)
+if (args['cpu-prof']) console.log(`\nCPU profiles of the servers: ${PROFILE_DIR}`)
 if (args.json)
   console.log(JSON.stringify({ clients, events, burst, payload, parser, rawIds, results, summaries }))

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-import { fork } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 /**
  * Flow-control benchmark: what pacing costs and what it saves, side by side with a raw
  * `node:http` pacing loop.
@@ -26,52 +23,46 @@ import { parseArgs } from 'node:util'
  * (`lib/client.mjs`). Runs
  * alternate between variants, scenario by scenario, and the tables show medians. See README.md.
  */
-import { Channel, stopAll } from './lib/channel.mjs'
+import { benchArgs, pickVariants } from './lib/args.mjs'
+import { cpuProfileFlags, forkClient, forkServer, PROFILE_DIR, stopAll } from './lib/channel.mjs'
 import { DEFAULT_FLOW_VARIANTS, FLOW_LABELS } from './lib/flow-variants.mjs'
 import { cpuOf, machineCpu } from './lib/proc.mjs'
-import { fmt, MB, mb, median, table } from './lib/report.mjs'
+import { fmt, MB, mb, median, mediansHeading, table } from './lib/report.mjs'
+import { runRounds } from './lib/rounds.mjs'
 
 /** @typedef {import('./lib/flow-variants.mjs').FlowVariantName} VariantName */
 /** @typedef {import('./lib/client.mjs').Counts} Counts */
 /** @typedef {'slow' | 'burst'} ScenarioName */
 
-const { values: args } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    variants: { type: 'string', default: DEFAULT_FLOW_VARIANTS.join(',') },
-    scenarios: { type: 'string', default: 'slow,burst' },
-    healthy: { type: 'string', default: '100' },
-    stalled: { type: 'string', default: '5' },
-    events: { type: 'string', default: '20000' },
-    payload: { type: 'string', default: '1024' },
-    batch: { type: 'string', default: '64' },
-    'burst-mib': { type: 'string', default: '50' },
-    'burst-payload': { type: 'string', default: '4096' },
-    'slow-ms': { type: 'string', default: '1000' },
-    'sample-ms': { type: 'string', default: '20' },
-    prewarm: { type: 'string', default: '2000' },
-    parser: { type: 'string', default: 'count' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'heap-sample': { type: 'boolean', default: false },
-    'server-flags': { type: 'string', default: '' },
-    json: { type: 'boolean', default: false },
-    'timeout-ms': { type: 'string', default: '60000' },
+const args = benchArgs({
+  numbers: {
+    runs: 3,
+    warmup: 1,
+    healthy: 100,
+    stalled: 5,
+    events: 20_000,
+    payload: 1024,
+    batch: 64,
+    'burst-mib': 50,
+    'burst-payload': 4096,
+    'slow-ms': 1000,
+    'sample-ms': 20,
+    prewarm: 2000,
   },
+  strings: {
+    variants: DEFAULT_FLOW_VARIANTS.join(','),
+    scenarios: 'slow,burst',
+    parser: 'count',
+    'server-flags': '',
+  },
+  flags: ['cpu-prof', 'heap-sample'],
 })
-
-const runs = Number(args.runs)
-const warmup = Number(args.warmup)
-const batch = Number(args.batch)
-const slowMs = Number(args['slow-ms'])
-const sampleMs = Number(args['sample-ms'])
-const prewarm = Number(args.prewarm)
-const timeoutMs = Number(args['timeout-ms'])
+const { runs, warmup, batch, prewarm } = args
+const slowMs = args['slow-ms']
+const sampleMs = args['sample-ms']
+const timeoutMs = args['timeout-ms']
 const parser = args.parser === 'eventsource-parser' ? 'eventsource-parser' : 'count'
-const variants = /** @type {VariantName[]} */ (args.variants.split(',').filter((v) => v in FLOW_LABELS))
-const profileDir = fileURLToPath(new URL('./.profiles/', import.meta.url))
-const serverPath = fileURLToPath(new URL('./lib/server.mjs', import.meta.url))
-const clientPath = fileURLToPath(new URL('./lib/client.mjs', import.meta.url))
+const variants = pickVariants(args.variants, FLOW_LABELS)
 /** The client gives up on readers that got no byte for this long (a paced publisher waits up to `slowMs`). */
 const stallMs = Math.max(10_000, 5 * slowMs)
 /** How long the report waits for the stalled readers' responses to close (core ends one, and destroys it a second later). */
@@ -90,17 +81,17 @@ const settleMs = slowMs + 2000
 const SCENARIOS = {
   slow: {
     name: 'slow',
-    clients: Number(args.healthy),
-    stalled: Number(args.stalled),
-    events: Number(args.events),
-    payload: Number(args.payload),
+    clients: args.healthy,
+    stalled: args.stalled,
+    events: args.events,
+    payload: args.payload,
   },
   burst: {
     name: 'burst',
     clients: 1,
     stalled: 0,
-    events: Math.round((Number(args['burst-mib']) * MB) / Number(args['burst-payload'])),
-    payload: Number(args['burst-payload']),
+    events: Math.round((args['burst-mib'] * MB) / args['burst-payload']),
+    payload: args['burst-payload'],
   },
 }
 const scenarios = args.scenarios
@@ -147,14 +138,8 @@ const scenarios = args.scenarios
  */
 async function run(variant, scenario, round) {
   const execArgv = ['--expose-gc', ...args['server-flags'].split(' ').filter(Boolean)]
-  if (args['cpu-prof'] || args['heap-sample']) mkdirSync(profileDir, { recursive: true })
-  if (args['cpu-prof']) {
-    execArgv.push(
-      '--cpu-prof',
-      `--cpu-prof-dir=${profileDir}`,
-      `--cpu-prof-name=flow-${scenario.name}-${variant}-${round}.cpuprofile`,
-    )
-  }
+  if (args['heap-sample']) mkdirSync(PROFILE_DIR, { recursive: true })
+  if (args['cpu-prof']) execArgv.push(...cpuProfileFlags(`flow-${scenario.name}-${variant}-${round}`))
   const serverArgs = [
     variant,
     String(scenario.payload),
@@ -163,8 +148,8 @@ async function run(variant, scenario, round) {
     String(prewarm),
     String(batch),
   ]
-  const server = new Channel(fork(serverPath, serverArgs, { execArgv }), 'server', timeoutMs)
-  const client = new Channel(fork(clientPath, [], { execArgv: [] }), 'client', timeoutMs)
+  const server = forkServer(serverArgs, { timeoutMs, execArgv })
+  const client = forkClient({ timeoutMs })
   const { clients, stalled, events } = scenario
   try {
     const { port } = await server.next('ready')
@@ -184,7 +169,7 @@ async function run(variant, scenario, round) {
     const { mem: idle } = await server.next('idle')
     const before = { machine: machineCpu(), client: cpuOf(client.child.pid) }
     const heapSample = args['heap-sample']
-      ? `${profileDir}flow-${scenario.name}-${variant}-${round}.heapprofile`
+      ? `${PROFILE_DIR}flow-${scenario.name}-${variant}-${round}.heapprofile`
       : undefined
     server.send({ type: 'publish', events, burst: batch, sampleMs, holdMs: 0.9 * slowMs, heapSample })
     const { t0, publishMs, waits } = await server.next('published')
@@ -282,23 +267,21 @@ console.log(
 const results = []
 for (const scenario of scenarios) {
   console.log(`\n${scenario.name}:`)
-  for (let round = -warmup; round < runs; round++) {
-    for (const variant of variants) {
-      const result = await run(variant, scenario, round)
-      if (round < 0) {
-        console.log(`  warm-up ${variant}: ${describe(result)} (not counted)`)
-        continue
-      }
-      results.push(result)
-      console.log(`  run ${round + 1} ${variant}: ${describe(result)}`)
-      if (result.heapTop) {
-        const total = result.heapTop.reduce((sum, site) => sum + site.bytes, 0)
-        console.log(`    reached the old generation (sampled), top sites ${mb(total)} MB:`)
-        for (const { bytes, site } of result.heapTop)
-          console.log(`      ${mb(bytes).padStart(6)} MB  ${site}`)
-      }
-    }
-  }
+  const counted = await runRounds({
+    runs,
+    warmup,
+    variants,
+    run: (variant, round) => run(variant, scenario, round),
+    describe,
+    notes: ({ heapTop }) =>
+      heapTop
+        ? [
+            `reached the old generation (sampled), top sites ${mb(heapTop.reduce((sum, site) => sum + site.bytes, 0))} MB:`,
+            ...heapTop.map(({ bytes, site }) => `  ${mb(bytes).padStart(6)} MB  ${site}`),
+          ]
+        : [],
+  })
+  results.push(...counted)
 }
 
 /**
@@ -360,7 +343,7 @@ const closes = (stats) =>
     ? `slow ${stats.slowCloses}, overflow ${stats.overflowCloses}, paced ${fmt(stats.pacedMs ?? 0)} ms`
     : `dropped ${stats.dropped}, paused ${fmt(stats.pausedMs ?? 0)} ms`
 
-console.log(`\nmedians of ${runs} runs (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all):`)
+console.log(`\n${mediansHeading(runs, startedAt)}`)
 for (const scenario of scenarios) {
   const mine = summaries.filter((s) => s.scenario === scenario.name)
   console.log('')
@@ -477,7 +460,7 @@ console.log(
     `(of ${machineCpu().cores}); stolen by the hypervisor: ${fmt(results.reduce((sum, r) => sum + r.stealMs, 0))} ms in all; ` +
     `${contended} of ${results.length} runs [contended] (other processes used ≥ ${CONTENDED_CORES} cores)`,
 )
-if (args['cpu-prof'] || args['heap-sample']) console.log(`\nprofiles of the servers: ${profileDir}`)
+if (args['cpu-prof'] || args['heap-sample']) console.log(`\nprofiles of the servers: ${PROFILE_DIR}`)
 if (args.json) {
   console.log(JSON.stringify({ batch, slowMs, scenarios, results, summaries }))
 }

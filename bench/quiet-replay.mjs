@@ -37,10 +37,14 @@ for (let i = 0; i < BUSY; i++) {
 }
 const after = { epoch: first.epoch, seq: first.seq }
 
-/** Median and 95th percentile of `samples`, in ms. */
+/**
+ * Median and 95th percentile of `samples`, in ms.
+ * @param {number[]} samples
+ */
 function summary(samples) {
   const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  const at = (/** @type {number} */ q) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
   return `median ${at(0.5).toFixed(3)} ms, p95 ${at(0.95).toFixed(3)} ms`
 }
 

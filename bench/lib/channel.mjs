@@ -1,5 +1,23 @@
 // A child process's IPC messages, read in order, each with a deadline. Shared by the benchmarks
-// that drive server and client processes (fanout.mjs, redis-fanout.mjs).
+// that drive server and client processes (fanout.mjs, redis-fanout.mjs, flow.mjs).
+import { fork } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const serverPath = fileURLToPath(new URL('./server.mjs', import.meta.url))
+const clientPath = fileURLToPath(new URL('./client.mjs', import.meta.url))
+
+/** Where `--cpu-prof` and `--heap-sample` profiles go: `bench/.profiles/`. */
+export const PROFILE_DIR = fileURLToPath(new URL('../.profiles/', import.meta.url))
+
+/**
+ * Node flags that make a forked server write its CPU profile to `PROFILE_DIR` as `<name>.cpuprofile`.
+ * @param {string} name
+ */
+export function cpuProfileFlags(name) {
+  mkdirSync(PROFILE_DIR, { recursive: true })
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+}
 
 /** @typedef {{ type: string, [key: string]: any }} Message */
 
@@ -74,4 +92,21 @@ export async function stopAll({ clients, servers }) {
   }, 5000)
   await Promise.all(all.map((channel) => channel.exited))
   clearTimeout(killer)
+}
+
+/**
+ * Forks a server under test (`server.mjs`) with `args` (variant, payload bytes, …).
+ * @param {string[]} args
+ * @param {{ name?: string, timeoutMs: number, execArgv?: string[], env?: NodeJS.ProcessEnv }} options
+ */
+export function forkServer(args, { name = 'server', timeoutMs, execArgv = [], env = process.env }) {
+  return new Channel(fork(serverPath, args, { execArgv, env }), name, timeoutMs)
+}
+
+/**
+ * Forks a client process (`client.mjs`), the load of every benchmark.
+ * @param {{ name?: string, timeoutMs: number }} options
+ */
+export function forkClient({ name = 'client', timeoutMs }) {
+  return new Channel(fork(clientPath, [], { execArgv: [] }), name, timeoutMs)
 }

@@ -1,8 +1,8 @@
 /**
  * One server under test, in its own process (so each run's memory is measured from a clean
- * start), forked by `fanout.mjs` and `flow.mjs` with `--expose-gc`. `argv[2]` names the variant,
- * `argv[3]` is the payload size in bytes, `argv[4]` the raw ids (`seq` or `epoch`), `argv[5]` the
- * slow limit in ms of the flow variants.
+ * start), forked by `fanout.mjs` and `flow.mjs` with `--expose-gc`, and by `redis-fanout.mjs`.
+ * `argv[2]` names the variant, `argv[3]` is the payload size in bytes, `argv[4]` the raw ids
+ * (`seq` or `epoch`), `argv[5]` the slow limit in ms of the flow variants.
  *
  * Messages in:  { type: 'idle', clients }, { type: 'publish', events, burst, sampleMs?, holdMs?, heapSample? },
  *               { type: 'report', settle? }, { type: 'exit' }

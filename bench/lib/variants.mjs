@@ -20,7 +20,12 @@ import { createNodeSink } from '@sse/core/node'
  */
 
 /** @typedef {'a' | 'b' | 'c' | 'd'} FanoutVariantName */
-/** @typedef {FanoutVariantName | import('./flow-variants.mjs').FlowVariantName} VariantName */
+/**
+ * `redis`: (c) over a `RedisBroker` of `@sse/redis`, at `BENCH_REDIS_URL` with keys under
+ * `BENCH_REDIS_PREFIX` (redis-fanout.mjs).
+ * @typedef {FanoutVariantName | 'redis'} HubVariantName
+ */
+/** @typedef {HubVariantName | import('./flow-variants.mjs').FlowVariantName} VariantName */
 
 /**
  * Ids of the raw baselines: `seq` is `id: 1`, `id: 2`, …; `epoch` is shaped like a hub's ids,
@@ -117,12 +122,14 @@ function rawCoalesced(payload, formatId) {
 }
 
 /**
- * (c) `@sse/core`: a hub, one event stream per request, subscribed to one topic.
+ * (c) `@sse/core`: a hub, one event stream per request, subscribed to one topic; its history and
+ * fan-out on `broker` when given (the `redis` variant).
  * @param {string} payload
+ * @param {import('@sse/core').Broker} [broker]
  * @returns {Variant}
  */
-function core(payload) {
-  const hub = createHub()
+function core(payload, broker) {
+  const hub = createHub({ broker })
   return {
     handle(req, res) {
       const stream = createEventStream(createNodeSink(req, res))
@@ -150,6 +157,15 @@ export async function createVariant(name, payload, rawIds = 'seq', options = { s
   if (name === 'a') return rawPerEvent(payload, idFormat(rawIds))
   if (name === 'b') return rawCoalesced(payload, idFormat(rawIds))
   if (name === 'c') return core(payload)
+  if (name === 'redis') {
+    const { RedisBroker } = await import('@sse/redis')
+    const broker = new RedisBroker({
+      redis: process.env.BENCH_REDIS_URL,
+      prefix: process.env.BENCH_REDIS_PREFIX,
+    })
+    await broker.ready()
+    return core(payload, broker)
+  }
   if (name === 'd') return (await import('./better-sse.mjs')).betterSse(payload)
   const flow = await import('./flow-variants.mjs')
   if (name in flow.FLOW_LABELS) return flow.createFlowVariant(name, payload, options.slowMs)

@@ -5,25 +5,21 @@
  * exactly the events they missed, none lost, none twice.
  */
 import { openEventStream, pollUntil } from '@sse/test-utils'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import {
   cleanup,
-  clusterBinariesMissing,
-  destroyRedis,
+  describeCluster,
   Gate,
   notify,
   openSource,
   seqOf,
   startPublisher,
-  startRedis,
-  startTestCluster,
+  startRedisAndCluster,
 } from './harness.ts'
 
-describe.skipIf(clusterBinariesMissing())('three instances over one Redis, behind nginx', () => {
+describeCluster('three instances over one Redis, behind nginx', () => {
   it('delivers what any instance publishes to every client on every instance, in one order', async () => {
-    const redis = await startRedis()
-    cleanup(() => destroyRedis(redis))
-    const cluster = await startTestCluster(redis.url)
+    const { cluster } = await startRedisAndCluster()
     const urls = [...cluster.instances.map((instance) => instance.url), cluster.url, cluster.url, cluster.url]
     const readers = await Promise.all(
       urls.flatMap((url) => [url, url]).map((url) => openEventStream(`${url}/events?topics=news`)),
@@ -57,9 +53,7 @@ describe.skipIf(clusterBinariesMissing())('three instances over one Redis, behin
   })
 
   it('moves the clients of an instance killed with SIGKILL to the others, which replay exactly what they missed', async () => {
-    const redis = await startRedis()
-    cleanup(() => destroyRedis(redis))
-    const cluster = await startTestCluster(redis.url, { RETRY_MS: '100' })
+    const { cluster } = await startRedisAndCluster({ RETRY_MS: '100' })
     const gate = new Gate() // reconnections wait here, so that the missed events must come from history
     const clients: Array<Awaited<ReturnType<typeof openSource>>> = []
     for (let i = 0; i < 6; i++) clients.push(await openSource(`${cluster.url}/events?topics=live`, { gate }))
@@ -132,9 +126,7 @@ describe.skipIf(clusterBinariesMissing())('three instances over one Redis, behin
   })
 
   it("brings the clients of a SIGKILLed instance back through nginx after the hub's retry hint, not the 3 s default", async () => {
-    const redis = await startRedis()
-    cleanup(() => destroyRedis(redis))
-    const cluster = await startTestCluster(redis.url) // no RETRY_MS: the hub's own hint
+    const { cluster } = await startRedisAndCluster() // no RETRY_MS: the hub's own hint
     // What every stream is told as it subscribes: a reconnection delay in 500-1500 ms.
     const probe = await openEventStream(`${cluster.url}/events?topics=live`)
     cleanup(() => probe.close())

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pollUntil, withTimeout } from '@sse/test-utils'
 import { EventSource } from 'eventsource'
-import { afterEach, onTestFailed } from 'vitest'
-import { redisMissing } from '../../../packages/redis/test/redis-server.ts'
+import { afterEach, describe, onTestFailed } from 'vitest'
+import { destroyRedis, redisMissing, startRedis } from '../../../packages/redis/test/redis-server.ts'
 import { type Cluster, findBinary, startCluster } from '../src/processes.ts'
 
 export {
@@ -35,6 +35,11 @@ export function clusterBinariesMissing(): boolean {
   const redis = redisMissing()
   const nginx = nginxMissing()
   return redis || nginx
+}
+
+/** `describe`, skipped (with a one-line notice) where redis-server or nginx is missing, failing under `CI=true`. */
+export function describeCluster(name: string, suite: () => void): void {
+  describe.skipIf(clusterBinariesMissing())(name, suite)
 }
 
 const cleanups: Array<() => unknown> = []
@@ -81,6 +86,19 @@ export async function startTestCluster(redisUrl: string, env: Record<string, str
     console.log(`output of the cluster's processes:\n${lines.join('\n')}`)
   })
   return cluster
+}
+
+/**
+ * A redis-server (`redisOptions`) and a cluster over it (`env`, as `startTestCluster`'s), both
+ * stopped after the test.
+ */
+export async function startRedisAndCluster(
+  env: Record<string, string> = {},
+  redisOptions: Parameters<typeof startRedis>[0] = {},
+): Promise<{ redis: Awaited<ReturnType<typeof startRedis>>; cluster: Cluster }> {
+  const redis = await startRedis(redisOptions)
+  cleanup(() => destroyRedis(redis))
+  return { redis, cluster: await startTestCluster(redis.url, env) }
 }
 
 export interface PostResult {

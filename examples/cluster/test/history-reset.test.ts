@@ -6,22 +6,12 @@
  */
 import { openEventStream, pollUntil } from '@sse/test-utils'
 import { Redis } from 'ioredis'
-import { describe, expect, it } from 'vitest'
-import {
-  cleanup,
-  clusterBinariesMissing,
-  destroyRedis,
-  notify,
-  openSource,
-  startRedis,
-  startTestCluster,
-} from './harness.ts'
+import { expect, it } from 'vitest'
+import { cleanup, describeCluster, notify, openSource, startRedisAndCluster } from './harness.ts'
 
-describe.skipIf(clusterBinariesMissing())('history that cannot be replayed, through nginx', () => {
+describeCluster('history that cannot be replayed, through nginx', () => {
   it('sends a reset to an id trimmed from history, and after Redis was flushed', async () => {
-    const redis = await startRedis()
-    cleanup(() => destroyRedis(redis))
-    const cluster = await startTestCluster(redis.url, { HISTORY_SIZE: '5', RETRY_MS: '100' })
+    const { redis, cluster } = await startRedisAndCluster({ HISTORY_SIZE: '5', RETRY_MS: '100' })
     const [a, b] = cluster.instances
 
     // Redis trims whole stream nodes (100 entries by default): 300 events leave the first far behind.

@@ -5,22 +5,15 @@
  * was answered 2xx reaches every client, once, in order.
  */
 import { openEventStream, pollUntil } from '@sse/test-utils'
-import { describe, expect, it } from 'vitest'
-import {
-  cleanup,
-  clusterBinariesMissing,
-  destroyRedis,
-  openSource,
-  startPublisher,
-  startRedis,
-  startTestCluster,
-} from './harness.ts'
+import { expect, it } from 'vitest'
+import { cleanup, describeCluster, openSource, startPublisher, startRedisAndCluster } from './harness.ts'
 
-describe.skipIf(clusterBinariesMissing())('redis-server stopped and restarted under the cluster', () => {
+describeCluster('redis-server stopped and restarted under the cluster', () => {
   it('answers 503 while Redis is down, keeps streams open, and loses nothing that was published', async () => {
-    const redis = await startRedis({ persist: true })
-    cleanup(() => destroyRedis(redis))
-    const cluster = await startTestCluster(redis.url, { COMMAND_TIMEOUT_MS: '300', RETRY_MS: '100' })
+    const { redis, cluster } = await startRedisAndCluster(
+      { COMMAND_TIMEOUT_MS: '300', RETRY_MS: '100' },
+      { persist: true },
+    )
     const readers = await Promise.all(
       cluster.instances.map((instance) =>
         openEventStream(`${instance.url}/events?topics=alerts`, { keepEvents: true }),

@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { openEventStream, pollUntil } from '@sse/test-utils'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { launch, waitForOutput } from '../src/processes.ts'
-import { cleanup, clusterBinariesMissing, notify } from './harness.ts'
+import { cleanup, describeCluster, notify } from './harness.ts'
 
 const SCRIPT = fileURLToPath(new URL('../dist/cluster.mjs', import.meta.url))
 
@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(clusterBinariesMissing())('npm start (dist/cluster.mjs)', () => {
+describeCluster('npm start (dist/cluster.mjs)', () => {
   it('runs the cluster behind one URL, and stops everything on SIGTERM', async () => {
     const script = launch('cluster.mjs', process.execPath, [SCRIPT], { env: { PORT: '' } })
     const pids: number[] = []

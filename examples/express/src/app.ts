@@ -32,16 +32,7 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Express' })): Exp
   for (const asset of loadAssets())
     app.get(asset.path, (_req, res) => res.set(asset.headers).send(asset.body))
 
-  app.get(
-    '/events',
-    sseHub({
-      hub: demo.hub,
-      retry: STREAM_RETRY_MS,
-      topics: (req) => demo.topics(req.query.topics as string | string[] | undefined),
-      // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (_req, { topics }) => demo.authorizeTopics(topics),
-    }),
-  )
+  app.get('/events', sseHub(demo.hubOptions((req) => req.query.topics as string | string[] | undefined)))
 
   app.get('/clock', (req, res) => demo.runClock(sse<DemoEvents>(req, res, { retry: STREAM_RETRY_MS })))
 

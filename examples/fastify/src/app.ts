@@ -56,16 +56,7 @@ export function buildApp(
   for (const asset of loadAssets())
     app.get(asset.path, (_request, reply) => reply.headers(asset.headers).send(asset.body))
 
-  app.get(
-    '/events',
-    sseHub({
-      hub: demo.hub,
-      retry: STREAM_RETRY_MS,
-      topics: (request) => demo.topics((request.query as TopicsQuery).topics),
-      // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (_request, { topics }) => demo.authorizeTopics(topics),
-    }),
-  )
+  app.get('/events', sseHub(demo.hubOptions((request) => (request.query as TopicsQuery).topics)))
 
   app.get('/clock', (_request, reply) => {
     demo.runClock(reply.sse<DemoEvents>({ retry: STREAM_RETRY_MS }))

@@ -39,16 +39,7 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Hono' })): Hono {
   for (const asset of loadAssets())
     app.get(asset.path, (c) => c.body(new Uint8Array(asset.body), 200, asset.headers))
 
-  app.get(
-    '/events',
-    sseHub({
-      hub: demo.hub,
-      retry: STREAM_RETRY_MS,
-      topics: (c) => demo.topics(c.req.queries('topics')),
-      // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (_c, { topics }) => demo.authorizeTopics(topics),
-    }),
-  )
+  app.get('/events', sseHub(demo.hubOptions((c) => c.req.queries('topics'))))
 
   app.get('/clock', (c) => sse<DemoEvents>(c, (stream) => demo.runClock(stream), { retry: STREAM_RETRY_MS }))
   app.get('/story', (c) =>

@@ -15,18 +15,14 @@
 import http from 'node:http'
 import http2 from 'node:http2'
 import Router from '@koa/router'
+import type { Demo, DemoEvents, JsonAnswer, RunningServer, StartOptions } from '@sse/example-shared'
 import {
   createDemo,
-  type Demo,
-  type DemoEvents,
-  type JsonAnswer,
   listenGracefully,
   loadAssets,
   parseJsonBody,
-  type RunningServer,
   readText,
   STREAM_RETRY_MS,
-  type StartOptions,
 } from '@sse/example-shared'
 import { sse, sseHub } from '@sse/koa'
 import Koa from 'koa'
@@ -42,16 +38,7 @@ export function buildApp(demo: Demo = createDemo({ framework: 'Koa' })): Koa {
     })
   }
 
-  router.get(
-    '/events',
-    sseHub({
-      hub: demo.hub,
-      retry: STREAM_RETRY_MS,
-      topics: (ctx) => demo.topics(ctx.query.topics),
-      // Unknown topics: a 400 that names them (it stops the EventSource for good, as a wrong URL should).
-      authorize: (_ctx, { topics }) => demo.authorizeTopics(topics),
-    }),
-  )
+  router.get('/events', sseHub(demo.hubOptions((ctx) => ctx.query.topics)))
 
   router.get('/clock', (ctx) => demo.runClock(sse<DemoEvents>(ctx, { retry: STREAM_RETRY_MS })))
   router.get('/story', (ctx) => {

@@ -3,7 +3,7 @@
  * through, the per-client clocks, and what `POST /notify`, `GET /health` and shutdown do. Each
  * example's `buildApp(demo)` only routes requests to it in its framework's idiom.
  */
-import { type Broker, createHub, type EventStream, type Hub } from '@sse/core'
+import { type AuthorizeContext, type Broker, createHub, type EventStream, type Hub } from '@sse/core'
 import { type Notification, parseNotification, parseTopics, requestedTopics } from './notification.ts'
 
 /** The events of the demo's streams: notifications on the hub, ticks on `/clock`. */
@@ -52,6 +52,14 @@ export interface JsonAnswer {
   readonly body: Readonly<Record<string, unknown>>
 }
 
+/** What `demo.hubOptions` hands to the example's `sseHub`. */
+export interface DemoHubOptions<Req> {
+  readonly hub: Hub<DemoEvents>
+  readonly retry: number
+  topics(request: Req): string[]
+  authorize(request: Req, context: AuthorizeContext): true | JsonAnswer
+}
+
 export interface Demo {
   readonly framework: string
   readonly hub: Hub<DemoEvents>
@@ -65,6 +73,14 @@ export interface Demo {
    * topic of the demo, else a 400 answer that names the unknown one.
    */
   authorizeTopics(topics: readonly string[]): true | JsonAnswer
+  /**
+   * `sseHub`'s options for `GET /events`: the demo's hub and `retry:`, `topics` from what
+   * `topicsOf(request)` reads of the query, and `authorize` by `authorizeTopics`: unknown topics
+   * are a 400 that names them (it stops the EventSource for good, as a wrong URL should).
+   */
+  hubOptions<Req>(
+    topicsOf: (request: Req) => string | readonly string[] | null | undefined,
+  ): DemoHubOptions<Req>
   /** Runs the clock on a per-client stream: a `tick` now and every second, until the stream ends. */
   runClock(stream: EventStream<DemoEvents>): void
   /**
@@ -94,14 +110,23 @@ export function createDemo(options: DemoOptions): Demo {
   const stories = new Set<EventStream<DemoEvents>>()
   const interval = options.clockIntervalMs ?? 1000
   const startedAt = Date.now()
+  const authorizeTopics = (topics: readonly string[]): true | JsonAnswer => {
+    const parsed = parseTopics(topics)
+    return parsed.ok || { status: 400, body: { error: parsed.error } }
+  }
 
   return {
     framework: options.framework,
     hub,
     topics: requestedTopics,
-    authorizeTopics(topics) {
-      const parsed = parseTopics(topics)
-      return parsed.ok || { status: 400, body: { error: parsed.error } }
+    authorizeTopics,
+    hubOptions(topicsOf) {
+      return {
+        hub,
+        retry: STREAM_RETRY_MS,
+        topics: (request) => requestedTopics(topicsOf(request)),
+        authorize: (_request, { topics }) => authorizeTopics(topics),
+      }
     },
     runClock(stream) {
       if (hub.closed) {

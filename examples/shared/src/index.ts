@@ -9,6 +9,7 @@ export {
   createDemo,
   type Demo,
   type DemoEvents,
+  type DemoHubOptions,
   type DemoOptions,
   type JsonAnswer,
   SHUTDOWN_RETRY,

@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createNodeEventStream } from '@sse/core/node'
-import { pollUntil, withTimeout } from '@sse/test-utils'
+import { CHROMIUM_ARGS, isCI, pollUntil, withTimeout } from '@sse/test-utils'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRecordingServer } from './helpers.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const hasChromium = existsSync(CHROMIUM)
-const ci = !!process.env.CI && process.env.CI !== '0' && process.env.CI.toLowerCase() !== 'false'
+const ci = isCI()
 if (!hasChromium && !ci) console.warn(`[@sse/client] ${CHROMIUM} not found: the browser test is skipped`)
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
@@ -82,15 +82,7 @@ describe('in Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       chromiumSandbox: false,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: [...CHROMIUM_ARGS],
       timeout: 30_000,
     })
   }, 120_000)

@@ -10,8 +10,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { connect, MAX_RECONNECT_DELAY_MS, SseClientError } from '../src/index.ts'
 import {
   closeOpened,
+  connectManually,
   createManualTimers,
   DEADLINE_MS,
+  fireReconnects,
   record,
   seededRandom,
   server,
@@ -233,9 +235,7 @@ describe('reconnection', () => {
       for (const id of ids.slice(from, upTo)) stream.send({ data: `event ${id}`, id })
       if (index === 0) stream.close() // a deploy, a proxy timeout: the server ends the stream
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers, reconnect: { random: () => 0.5 } }))
-    const seen = record(source)
+    const { manual, source, seen } = connectManually(url, { reconnect: { random: () => 0.5 } })
     await seen.until(() => seen.reconnecting.length === 1, 'the reconnection after the server closed')
     expect(seen.reconnecting[0]).toEqual({ attempt: 1, delay: 500, error: undefined })
     expect(source.readyState).toBe('connecting')
@@ -257,13 +257,8 @@ describe('reconnection', () => {
     const { url, requests } = await server((_req, res, index) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end(bodies[index] ?? '')
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers }))
-    const seen = record(source)
-    for (let i = 1; i <= 2; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    const { manual, seen } = connectManually(url)
+    await fireReconnects(seen, manual, 2)
     await seen.until(() => seen.messages.length === 3, 'three events')
     expect(seen.messages.map(({ data, lastEventId }) => [data, lastEventId])).toEqual([
       ['one', '1'],
@@ -297,9 +292,7 @@ describe('reconnection', () => {
       stream.send({ data: String(index) })
       stream.close()
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers, reconnect: { random: () => 0.5 } }))
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, { reconnect: { random: () => 0.5 } })
     await seen.until(() => seen.reconnecting.length === 1, 'the first reconnection')
     expect(seen.reconnecting[0]?.delay).toBe(5000)
     expect(requests).toHaveLength(1) // nothing happens until the wait is over
@@ -352,10 +345,8 @@ describe('reconnection', () => {
     const { url, requests } = await server((req, res) => {
       createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'hello' })
     })
-    const manual = createManualTimers()
     const idleTimeout = 2 ** 32 // about 50 days
-    const source = track(connect(url, { timers: manual.timers, idleTimeout }))
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, { idleTimeout })
     await seen.until(() => seen.messages.length === 1, 'the event')
     // 2^32 ms of silence, in the steps a timer can hold: 2^31 - 1, 2^31 - 1, then the last 2 ms.
     const steps: number[] = []
@@ -375,14 +366,9 @@ describe('reconnection', () => {
     const { url, requests } = await server((_req, res) => {
       res.writeHead(503).end('busy')
     })
-    const manual = createManualTimers()
     const reconnect = { initialDelay: 100, maxDelay: 1000, random: seededRandom(42) }
-    const source = track(connect(url, { timers: manual.timers, reconnect }))
-    const seen = record(source)
-    for (let i = 1; i <= 8; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    const { manual, seen } = connectManually(url, { reconnect })
+    await fireReconnects(seen, manual, 8)
     const draws = seededRandom(42)
     const expected = [100, 200, 400, 800, 1000, 1000, 1000, 1000].map((ceiling) =>
       Math.round(draws() * ceiling),
@@ -405,15 +391,8 @@ describe('reconnection', () => {
       release = () => stream.close()
       return undefined
     })
-    const manual = createManualTimers()
-    const source = track(
-      connect(url, { timers: manual.timers, reconnect: { jitter: false, initialDelay: 100 } }),
-    )
-    const seen = record(source)
-    for (let i = 1; i <= 2; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    const { manual, seen } = connectManually(url, { reconnect: { jitter: false, initialDelay: 100 } })
+    await fireReconnects(seen, manual, 2)
     await seen.until(() => seen.messages.length === 1, 'the stream opening')
     expect(seen.opens.map(({ attempt }) => attempt)).toEqual([2])
     manual.advance(5000) // open for healthyAfter (5 s by default)
@@ -430,15 +409,8 @@ describe('reconnection', () => {
     const { url } = await server((req, res) => {
       createNodeEventStream(req, res, { heartbeat: false }).close()
     })
-    const manual = createManualTimers()
-    const source = track(
-      connect(url, { timers: manual.timers, reconnect: { jitter: false, initialDelay: 100 } }),
-    )
-    const seen = record(source)
-    for (let i = 1; i <= 3; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    const { manual, seen } = connectManually(url, { reconnect: { jitter: false, initialDelay: 100 } })
+    await fireReconnects(seen, manual, 3)
     expect(seen.reconnecting.map(({ delay }) => delay)).toEqual([100, 200, 400])
     expect(seen.opens).toHaveLength(3)
   })
@@ -453,9 +425,7 @@ describe('reconnection', () => {
       createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'finally' })
       return undefined
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers, reconnect: { random: () => 0 } }))
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, { reconnect: { random: () => 0 } })
     await seen.until(() => seen.reconnecting.length === 1, 'the retry after 503')
     expect(seen.reconnecting[0]).toMatchObject({ attempt: 1, delay: 7000, error: { status: 503 } })
     manual.fire(await manual.next('Retry-After: 7'))
@@ -475,9 +445,7 @@ describe('reconnection', () => {
       createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'back' })
       return undefined
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers }))
-    const seen = record(source)
+    const { manual, seen } = connectManually(url)
     await seen.until(() => seen.reconnecting.length === 1, 'the retry after the reset')
     expect(seen.reconnecting[0]?.error?.code).toBe('SSE_CLIENT_NETWORK')
     manual.fire(await manual.next('the backoff'))
@@ -504,10 +472,7 @@ describe('reconnection', () => {
       }),
     )
     const seen = record(source)
-    for (let i = 1; i <= 2; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    await fireReconnects(seen, manual, 2)
     await seen.until(() => seen.messages.length === 3, 'the third stream')
     expect(requests.map(({ headers }) => headers.authorization)).toEqual([
       'Bearer token-1',
@@ -538,13 +503,8 @@ describe('reconnection', () => {
 
   it('gives up after reconnect.maxAttempts with the last failure as the cause', async () => {
     const { url, requests } = await server((_req, res) => res.writeHead(500).end())
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers, reconnect: { maxAttempts: 2 } }))
-    const seen = record(source)
-    for (let i = 1; i <= 2; i++) {
-      await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
-      manual.fire(await manual.next(`wait ${i}`))
-    }
+    const { manual, seen } = connectManually(url, { reconnect: { maxAttempts: 2 } })
+    await fireReconnects(seen, manual, 2)
     await seen.until(() => seen.closes.length === 1, 'giving up')
     expect(seen.errors).toHaveLength(1)
     expect(seen.errors[0]).toMatchObject({ code: 'SSE_CLIENT_RETRIES_EXHAUSTED', status: 500 })
@@ -586,11 +546,10 @@ describe('reconnection', () => {
       stream.send({ data: 'hello' })
       comment = () => stream.send({ data: 'after a comment' })
     })
-    const manual = createManualTimers()
-    const source = track(
-      connect(url, { timers: manual.timers, idleTimeout: 1000, reconnect: { random: () => 0 } }),
-    )
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, {
+      idleTimeout: 1000,
+      reconnect: { random: () => 0 },
+    })
     await seen.until(() => seen.messages.length === 1, 'the first event')
     const watchdog = await manual.next('the idle watchdog')
     expect(watchdog.ms).toBe(1000)
@@ -619,9 +578,7 @@ describe('stopping', () => {
       stream.close()
       return undefined
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers }))
-    const seen = record(source)
+    const { manual, source, seen } = connectManually(url)
     await seen.until(() => seen.reconnecting.length === 1, 'the reconnection')
     manual.fire(await manual.next('the backoff'))
     await seen.until(() => seen.closes.length === 1, 'the 204 to stop the client')
@@ -636,9 +593,7 @@ describe('stopping', () => {
     const { url, requests } = await server((_req, res) => {
       res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"token expired"}')
     })
-    const manual = createManualTimers()
-    const source = track(connect(url, { timers: manual.timers }))
-    const seen = record(source)
+    const { manual, source, seen } = connectManually(url)
     const loop = (async () => {
       for await (const _ of source) throw new Error('no event expected')
     })()
@@ -670,10 +625,8 @@ describe('stopping', () => {
       createNodeEventStream(req, res, { heartbeat: false }).send({ data: 'in' })
       return undefined
     })
-    const manual = createManualTimers()
     const retryStatus = (status: number) => status === 401 || status >= 500
-    const source = track(connect(url, { timers: manual.timers, reconnect: { retryStatus } }))
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, { reconnect: { retryStatus } })
     await seen.until(() => seen.reconnecting.length === 1, 'the retry of 401')
     manual.fire(await manual.next('the backoff'))
     await seen.until(() => seen.messages.length === 1, 'the stream')
@@ -707,12 +660,8 @@ describe('stopping', () => {
     const { url, requests } = await server((req, res) => {
       createNodeEventStream(req, res, { heartbeat: false }).close()
     })
-    const manual = createManualTimers()
     const controller = new AbortController()
-    const source = track(
-      connect(url, { timers: manual.timers, signal: controller.signal, idleTimeout: 10_000 }),
-    )
-    const seen = record(source)
+    const { manual, source, seen } = connectManually(url, { signal: controller.signal, idleTimeout: 10_000 })
     await seen.until(() => seen.reconnecting.length === 1, 'the reconnection')
     expect(manual.pending).toHaveLength(1)
     controller.abort()
@@ -729,12 +678,8 @@ describe('stopping', () => {
       serverSawClose = new Promise((resolve) => stream.onClose(resolve))
       stream.send({ data: 'open' })
     })
-    const manual = createManualTimers()
     const controller = new AbortController()
-    const source = track(
-      connect(url, { timers: manual.timers, signal: controller.signal, idleTimeout: 10_000 }),
-    )
-    const seen = record(source)
+    const { manual, seen } = connectManually(url, { signal: controller.signal, idleTimeout: 10_000 })
     await seen.until(() => seen.messages.length === 1, 'the event')
     expect(manual.pending.map(({ ms }) => ms)).toEqual([10_000]) // the idle watchdog
     controller.abort()

@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { pollUntil, type StartedServer, startHttpServer } from '@sse/test-utils'
 import type {
+  BaseConnectOptions,
   ClientTimers,
   CloseInfo,
   OpenInfo,
@@ -15,6 +16,7 @@ import type {
   SseClientError,
   SseMessage,
 } from '../src/index.ts'
+import { connect } from '../src/index.ts'
 
 /** Every wait in these tests: generous, it only turns a hang into a clear failure. */
 export const DEADLINE_MS = 5000
@@ -142,6 +144,27 @@ function describeRecording(recording: Recording<unknown>): string {
 }
 
 /** What one request to a `RecordingServer` carried. */
+/** `connect` on manual timers (`timers` is theirs), closed after the test (`track`), and recorded. */
+export function connectManually(
+  url: string,
+  options: Omit<BaseConnectOptions, 'timers'> = {},
+): { manual: ManualTimers; source: SseClient; seen: Recording } {
+  const manual = createManualTimers()
+  const source = track(connect(url, { ...options, timers: manual.timers }))
+  return { manual, source, seen: record(source) }
+}
+
+/**
+ * Lets `count` reconnections happen one after another: waits for each, then fires its backoff
+ * timer at once.
+ */
+export async function fireReconnects(seen: Recording, manual: ManualTimers, count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    await seen.until(() => seen.reconnecting.length === i, `reconnection ${i}`)
+    manual.fire(await manual.next(`wait ${i}`))
+  }
+}
+
 export interface SeenRequest {
   readonly method: string
   readonly url: string

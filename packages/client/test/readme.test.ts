@@ -6,17 +6,17 @@
  */
 import { createHub, type Hub } from '@sse/core'
 import { createNodeEventStream } from '@sse/core/node'
-import { expectReadmeShowsExamples, pollUntil, withTimeout } from '@sse/test-utils'
+import { pollUntil, useReadmeExamples, withTimeout } from '@sse/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEADLINE_MS, startRecordingServer } from './helpers.ts'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+// Registered first, so it runs after the harness has closed what the test opened.
+afterEach(() => {
   vi.unstubAllGlobals()
   vi.unstubAllEnvs()
   vi.restoreAllMocks()
 })
+const readme = useReadmeExamples(import.meta.url)
 
 /** Sends the example's `http://localhost:3000` to `base`, and makes every backoff 0 ms (random() = 0). */
 function redirectTo(base: string): void {
@@ -35,16 +35,7 @@ function consoleLines(method: 'log' | 'error'): string[] {
   return lines
 }
 
-describe('the README', () => {
-  it('shows each example file exactly, and every ts block is one of them', () => {
-    expect(
-      expectReadmeShowsExamples(
-        new URL('../README.md', import.meta.url),
-        new URL('./readme/', import.meta.url),
-      ),
-    ).toEqual(['browser.ts', 'dashboard.ts', 'node.ts'])
-  })
-})
+readme.describeTheReadme(['browser.ts', 'dashboard.ts', 'node.ts'])
 
 describe('README examples', () => {
   it('node.ts: typed events with a bearer token in a for await loop, until the server answers 204', async () => {
@@ -57,7 +48,7 @@ describe('README examples', () => {
       stream.close()
       return undefined
     })
-    cleanups.push(() => server.close())
+    readme.defer(() => server.close())
     redirectTo(server.url)
     vi.stubEnv('API_TOKEN', 'secret')
     const log = consoleLines('log')
@@ -77,8 +68,8 @@ describe('README examples', () => {
       if (!hub) return res.writeHead(204).end() // end of the test: the client stops for good
       return hub.subscribe(createNodeEventStream(req, res), { topics: ['notes'] })
     })
-    cleanups.push(() => server.close())
-    cleanups.push(() => hub?.close())
+    readme.defer(() => server.close())
+    readme.defer(() => hub?.close())
     redirectTo(server.url)
     const log = consoleLines('log')
     const errors = consoleLines('error')

@@ -5,13 +5,9 @@
  * `compression` keeps working: the SSE headers say `no-transform`, and `res.flush()` is called
  * after every write when compression is in the stack.
  */
-import {
-  type DefaultEventMap,
-  decideHubRoute,
-  type EventStream,
-  type EventStreamOptions,
-  type HubRouteOptions,
-} from '@sse/core'
+
+import type { DefaultEventMap, EventStream, EventStreamOptions, HubRouteOptions } from '@sse/core'
+import { decideHubRoute } from '@sse/core'
 import { createNodeEventStream } from '@sse/core/node'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 

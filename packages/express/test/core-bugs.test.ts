@@ -1,18 +1,12 @@
 /**
  * Bugs in `@sse/core` first seen through Express, each kept as a guard over a real socket.
  */
-import { openEventStream, startHttpServer } from '@sse/test-utils'
+import { headerNames, startHttpServer, useTestScope } from '@sse/test-utils'
 import express from 'express'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { sse } from '../src/index.ts'
 
-let cleanup: Array<() => unknown> = []
-
-afterEach(async () => {
-  const steps = cleanup.reverse()
-  cleanup = []
-  for (const step of steps) await step()
-})
+const { defer, open, serve } = useTestScope()
 
 /**
  * Header options used to merge case-sensitively, so `{ 'cache-control': 'no-cache' }` went out
@@ -24,13 +18,10 @@ it('a lower-case header option replaces the SSE header of the same name', async 
   app.disable('x-powered-by')
   app.get('/stream', (req, res) => {
     const stream = sse(req, res, { heartbeat: false, headers: { 'cache-control': 'no-cache' } })
-    cleanup.push(() => stream.close())
+    defer(() => stream.close())
   })
-  const server = await startHttpServer(app)
-  cleanup.push(() => server.close())
-  const reader = await openEventStream(`${server.url}/stream`)
-  cleanup.push(() => reader.close())
-  const names = reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
-  expect(names.filter((name) => name === 'cache-control')).toHaveLength(1)
+  const server = await serve(startHttpServer(app))
+  const reader = await open(`${server.url}/stream`)
+  expect(headerNames(reader).filter((name) => name === 'cache-control')).toHaveLength(1)
   expect(reader.headers['cache-control']).toBe('no-cache')
 })

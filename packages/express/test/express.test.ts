@@ -6,58 +6,36 @@
  */
 import http from 'node:http'
 import zlib from 'node:zlib'
-import { createHub, type EventStream, type Hub, type HubOptions, MemoryBroker } from '@sse/core'
+import { type EventStream, MemoryBroker } from '@sse/core'
 import {
-  type EventStreamReader,
-  type OpenEventStreamOptions,
-  openEventStream,
+  expectFeedResumed,
+  expectGracefulShutdown,
+  expectKeyedByAddress,
+  expectKeyedByForwardedFor,
+  fetchText as fetchAnswer,
+  heldAuthorize,
   pollUntil,
-  readWithEventSource,
   type StartedServer,
   startHttpServer,
+  useTestScope,
   withTimeout,
 } from '@sse/test-utils'
 import compression from 'compression'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
-import { afterEach, describe, expect, it } from 'vitest'
-import { type SseOptions, sse, sseHub } from '../src/index.ts'
+import { describe, expect, it } from 'vitest'
+import { type SseHubOptions, type SseOptions, sse, sseHub } from '../src/index.ts'
 
 const DEADLINE_MS = 5000
-let cleanup: Array<() => unknown> = []
+const { defer, open, openSource, hub: newHub, serve: served } = useTestScope()
 
-afterEach(async () => {
-  const steps = cleanup.reverse()
-  cleanup = []
-  for (const step of steps) await step()
-})
-
-async function serve(app: express.Express): Promise<StartedServer<http.Server>> {
-  const server = await startHttpServer(app)
-  cleanup.push(() => server.close())
-  return server
-}
-
-async function open(url: string, options?: OpenEventStreamOptions): Promise<EventStreamReader> {
-  const reader = await openEventStream(url, options)
-  cleanup.push(() => reader.close())
-  return reader
-}
-
-function newHub<M extends object = Record<string, unknown>>(options: HubOptions = {}): Hub<M> {
-  const hub = createHub<M>({ heartbeat: false, ...options })
-  cleanup.push(() => hub.close({ retry: false }))
-  return hub
+function serve(app: express.Express): Promise<StartedServer<http.Server>> {
+  return served(startHttpServer(app))
 }
 
 /** A plain (non-stream) request: status, headers and the whole body, with a deadline. */
-async function fetchText(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: string }> {
-  const response = await fetch(url, { headers, signal: AbortSignal.timeout(DEADLINE_MS) })
-  const body = await withTimeout(response.text(), DEADLINE_MS, `the body of ${url}`)
-  return { status: response.status, headers: response.headers, body }
+function fetchText(url: string, headers: Record<string, string> = {}) {
+  return fetchAnswer(url, { headers })
 }
 
 /** Collects the streams a per-client route opens, so a test can take them in order. */
@@ -70,7 +48,7 @@ function streamRoute(options?: SseOptions): {
   return {
     handler: (req, res) => {
       const stream = sse(req, res, options)
-      cleanup.push(() => stream.close())
+      defer(() => stream.close())
       opened.push(stream)
     },
     next: async () => {
@@ -100,7 +78,7 @@ async function openGzipEventStream(url: string): Promise<GzipEventStream> {
     headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip' },
   })
   const closed = new Promise<void>((resolve) => request.once('close', resolve))
-  cleanup.push(async () => {
+  defer(async () => {
     request.destroy()
     await withTimeout(closed, DEADLINE_MS, 'closing the gzip request')
   })
@@ -253,25 +231,7 @@ describe('limits', () => {
     app.get('/events', sseHub({ hub, topics: () => ['t'] }))
     app.get('/unkeyed', sseHub({ hub, topics: () => ['t'], key: () => undefined }))
     const server = await serve(app)
-    const first = await open(`${server.url}/events`)
-    const second = await open(`${server.url}/events`)
-    expect([first.status, second.status]).toEqual([200, 200])
-    await pollUntil(() => hub.size === 2, DEADLINE_MS, 'two streams of one client')
-    expect(hub.keySize('127.0.0.1')).toBe(2)
-
-    const third = await fetchText(`${server.url}/events`)
-    expect(third.status).toBe(429)
-    expect(third.headers.get('retry-after')).toBe('5')
-    expect(third.headers.get('content-type')).toBe('application/json; charset=utf-8')
-    expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
-    // A route whose key returns undefined has no per-key limit.
-    const unkeyed = await open(`${server.url}/unkeyed`)
-    expect(unkeyed.status).toBe(200)
-    await pollUntil(() => hub.size === 3, DEADLINE_MS, 'the unkeyed stream to subscribe')
-
-    await first.close()
-    await pollUntil(() => hub.keySize('127.0.0.1') === 1, DEADLINE_MS, 'the closed stream to free its place')
-    expect((await open(`${server.url}/events`)).status).toBe(200)
+    await expectKeyedByAddress({ hub, open, keyed: `${server.url}/events`, unkeyed: `${server.url}/unkeyed` })
   })
 
   it("follows Express's trust proxy: behind one, each forwarded client is its own key", async () => {
@@ -280,14 +240,7 @@ describe('limits', () => {
     app.set('trust proxy', 'loopback')
     app.get('/events', sseHub({ hub, topics: () => ['t'] }))
     const server = await serve(app)
-    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
-    const ann = await open(`${server.url}/events`, { headers: forwarded('203.0.113.7') })
-    const bob = await open(`${server.url}/events`, { headers: forwarded('203.0.113.8') })
-    expect([ann.status, bob.status]).toEqual([200, 200])
-    await pollUntil(() => hub.size === 2, DEADLINE_MS, 'one stream per forwarded client')
-    expect((await fetchText(`${server.url}/events`, forwarded('203.0.113.7'))).status).toBe(429)
-    expect(hub.keySize('203.0.113.7')).toBe(1)
-    expect(hub.keySize('127.0.0.1')).toBe(0)
+    await expectKeyedByForwardedFor({ hub, open, url: `${server.url}/events` })
   })
 })
 
@@ -438,29 +391,12 @@ it('hub.close() ends 100 open hub streams, and a plain server.close() then compl
   app.get('/events', sseHub({ hub, topics: (req) => [String(req.query.topic), 'all'] }))
   const started = await serve(app)
 
-  const readers = await Promise.all(
-    Array.from({ length: 100 }, (_, i) => open(`${started.url}/events?topic=t${i % 10}`)),
-  )
-  await pollUntil(
-    () => hub.size === 100,
-    DEADLINE_MS,
-    () => `100 subscriptions (have ${hub.size})`,
-  )
-  await withTimeout(hub.close({ event: { event: 'bye', data: 'restarting' } }), 2000, 'hub.close()')
-  for (const reader of readers) {
-    expect(await reader.waitForEnd()).toBe('end')
-    expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
-    expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
-  }
-  expect(hub.size).toBe(0)
-  // Node's own close(), not the test helper that destroys every socket: no response is left open.
-  await withTimeout(
-    new Promise<void>((resolve, reject) =>
-      started.server.close((error) => (error ? reject(error) : resolve())),
-    ),
-    2000,
-    'server.close() after hub.close()',
-  )
+  await expectGracefulShutdown({
+    hub,
+    open,
+    server: started.server,
+    url: (i) => `${started.url}/events?topic=t${i % 10}`,
+  })
 })
 
 it('replays exactly the missed events to the eventsource client across a hub restart', async () => {
@@ -480,8 +416,7 @@ it('replays exactly the missed events to the eventsource client across a hub res
   })
   const server = await serve(app)
 
-  const source = await readWithEventSource(`${server.url}/events`, { eventNames: ['named'] })
-  cleanup.push(() => source.close())
+  const source = await openSource(`${server.url}/events`, { eventNames: ['named'] })
   await pollUntil(() => first.size === 1, DEADLINE_MS, 'the first hub to subscribe the client')
   await first.publish('feed', { data: 'one' })
   await first.publish('feed', { event: 'named', data: 'two' })
@@ -500,82 +435,35 @@ it('replays exactly the missed events to the eventsource client across a hub res
   await pollUntil(() => second.size === 1, DEADLINE_MS, 'the second hub to subscribe the client')
   await second.publish('feed', { data: 'five' })
 
-  const messages = await source.waitFor(5)
-  expect(messages.map(({ type, data }) => [type, data])).toEqual([
-    ['message', 'one'],
-    ['named', 'two'],
-    ['message', 'three'],
-    ['named', 'four'],
-    ['message', 'five'],
-  ])
-  expect(source.requests[1]?.['last-event-id']).toBe(messages[1]!.lastEventId)
-  expect(second.stats.replayed).toBe(2)
+  await expectFeedResumed(source, second)
   expect(second.stats.resets).toBe(0)
 })
 
 it('never subscribes a client that left while authorize was pending', async () => {
   const hub = newHub()
-  let subscribed = 0
-  hub.on('subscribe', () => subscribed++)
-  let entered = false
-  let serverSawClose = false
-  let returned = false
-  let release = () => {}
-  const released = new Promise<void>((resolve) => {
-    release = resolve
-  })
+  const held = heldAuthorize() // e.g. a session lookup still running when the client leaves
   const app = express()
   app.get(
     '/events',
     (_req, res, next) => {
-      res.once('close', () => {
-        serverSawClose = true
-      })
+      res.once('close', held.sawClose)
       next()
     },
-    sseHub({
-      hub,
-      topics: () => ['t'],
-      authorize: async () => {
-        entered = true
-        await released // e.g. a session lookup still running when the client leaves
-        returned = true
-        return true
-      },
-    }),
+    sseHub({ hub, topics: () => ['t'], authorize: held.authorize }),
   )
   const server = await serve(app)
-  const controller = new AbortController()
-  const opening = openEventStream(`${server.url}/events`, { signal: controller.signal }).then(
-    () => 'opened',
-    () => 'aborted',
-  )
-  await pollUntil(() => entered, DEADLINE_MS, 'authorize to start')
-  controller.abort()
-  expect(await withTimeout(opening, DEADLINE_MS, 'the aborted request to settle')).toBe('aborted')
-  await pollUntil(() => serverSawClose, DEADLINE_MS, 'the server to see the client leave')
-  release()
-  await pollUntil(() => returned, DEADLINE_MS, 'authorize to return')
-  // The rest of the handler runs in microtasks: one macrotask later it is done.
-  await new Promise((resolve) => setImmediate(resolve))
-  expect(subscribed).toBe(0)
-  expect(hub.size).toBe(0)
+  await held.expectNotSubscribed(hub, `${server.url}/events`)
 })
 
 it('applies the per-request filter of sseHub to live and replayed events', async () => {
   const hub = newHub()
+  // Only the orders of the shop the request names.
+  const byShop: SseHubOptions['filter'] = (req) => {
+    const shop = String(req.query.shop)
+    return (entry) => (JSON.parse(entry.data) as { shop: string }).shop === shop
+  }
   const app = express()
-  app.get(
-    '/events',
-    sseHub({
-      hub,
-      topics: () => ['orders'],
-      filter: (req) => {
-        const shop = String(req.query.shop)
-        return (entry) => (JSON.parse(entry.data) as { shop: string }).shop === shop
-      },
-    }),
-  )
+  app.get('/events', sseHub({ hub, topics: () => ['orders'], filter: byShop }))
   const server = await serve(app)
   const first = await hub.publish('orders', { data: { shop: 'a', n: 1 } })
   await hub.publish('orders', { data: { shop: 'b', n: 2 } })

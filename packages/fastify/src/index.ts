@@ -8,15 +8,15 @@
  *   `@sse/core/node`), so close completes promptly instead of waiting on open streams.
  */
 
-import {
-  type DefaultEventMap,
-  decideHubRoute,
-  type EventStream,
-  type EventStreamOptions,
-  type Hub,
-  type HubCloseOptions,
-  type HubRouteOptions,
+import type {
+  DefaultEventMap,
+  EventStream,
+  EventStreamOptions,
+  Hub,
+  HubCloseOptions,
+  HubRouteOptions,
 } from '@sse/core'
+import { decideHubRoute } from '@sse/core'
 import { createNodeEventStream, createNodeStreamTracker } from '@sse/core/node'
 import type {
   FastifyPluginAsync,

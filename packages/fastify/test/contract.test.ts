@@ -28,15 +28,7 @@ async function routes<S extends RawServerBase>(
     const stream = plugin ? reply.sse(fixture.streamOptions) : sse(request, reply, fixture.streamOptions)
     fixture.onStream(stream, request.url)
   })
-  app.get(
-    fixture.paths.hub,
-    sseHub({
-      hub: fixture.hub,
-      topics: (request) => fixture.topicsOf(request.url),
-      authorize: (request, context) => fixture.authorize(request.url, context),
-      key: (request) => fixture.key(request.url),
-    }),
-  )
+  app.get(fixture.paths.hub, sseHub(fixture.hubOptions((request) => request.url)))
   return listen(app, { destroySockets: !plugin })
 }
 

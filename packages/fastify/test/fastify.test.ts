@@ -5,57 +5,38 @@
  */
 import net from 'node:net'
 import cors from '@fastify/cors'
-import { type AuthorizeResult, createHub, type EventStream, type Hub, type HubOptions } from '@sse/core'
+import type { AuthorizeResult, EventStream, Hub } from '@sse/core'
 import {
   type EventStreamReader,
-  type OpenEventStreamOptions,
+  expectFeedResumed,
+  expectKeyedByAddress,
+  expectKeyedByForwardedFor,
+  fetchText,
+  headerNames,
   openEventStream,
   pollUntil,
-  readWithEventSource,
   type TestServer,
+  useTestScope,
   withTimeout,
 } from '@sse/test-utils'
 import { EventSource } from 'eventsource'
 import fastify, { type FastifyInstance, type FastifyReply, type RawServerBase } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sse, sseHub, ssePlugin } from '../src/index.ts'
 import { captureLogs, listen } from './listen.ts'
 
 /** Deadline of each wait here; generous, never a timing assertion. */
 const WAIT_MS = 5_000
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { defer: cleanup, open, openSource, hub: newHub, serve: served } = useTestScope()
 
-function newHub(options: HubOptions = {}): Hub {
-  const hub = createHub({ heartbeat: false, ...options })
-  cleanups.push(() => hub.close({ retry: false }))
-  return hub
-}
-
-async function serve<S extends RawServerBase>(app: FastifyInstance<S>): Promise<TestServer> {
-  const server = await listen(app)
-  cleanups.push(() => server.close())
-  return server
-}
-
-async function open(url: string, options?: OpenEventStreamOptions): Promise<EventStreamReader> {
-  const reader = await openEventStream(url, options)
-  cleanups.push(() => reader.close())
-  return reader
+function serve<S extends RawServerBase>(app: FastifyInstance<S>): Promise<TestServer> {
+  return served(listen(app))
 }
 
 /** A plain `fetch` for answers that are not streams (refusals). */
-async function get(url: string, headers: Record<string, string> = {}) {
-  const response = await withTimeout(
-    fetch(url, { headers, signal: AbortSignal.timeout(WAIT_MS) }),
-    WAIT_MS,
-    `GET ${url}`,
-  )
-  const body = await withTimeout(response.text(), WAIT_MS, `the body of GET ${url}`)
-  return { status: response.status, headers: response.headers, body }
+function get(url: string, headers: Record<string, string> = {}) {
+  return fetchText(url, { headers }, WAIT_MS)
 }
 
 function hubSize(hub: Hub, size: number, ms = WAIT_MS): Promise<void> {
@@ -68,7 +49,7 @@ function hubSize(hub: Hub, size: number, ms = WAIT_MS): Promise<void> {
 
 /** Header names sent more than once. */
 function repeatedHeaders(reader: EventStreamReader): string[] {
-  const names = reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
+  const names = headerNames(reader)
   return names.filter((name, i) => names.indexOf(name) !== i)
 }
 
@@ -193,21 +174,15 @@ describe('refusing a request', () => {
   it('stops the eventsource client for good with 204', async () => {
     const hub = newHub()
     let requests = 0
+    const stop = () => {
+      requests++
+      return { status: 204 } as const
+    }
     const app = fastify()
-    app.get(
-      '/events',
-      sseHub({
-        hub,
-        topics: () => ['news'],
-        authorize: () => {
-          requests++
-          return { status: 204 }
-        },
-      }),
-    )
+    app.get('/events', sseHub({ hub, topics: () => ['news'], authorize: stop }))
     const server = await serve(app)
     const source = new EventSource(`${server.url}/events`)
-    cleanups.push(() => source.close())
+    cleanup(() => source.close())
     await withTimeout(
       new Promise((resolve) => source.addEventListener('error', resolve, { once: true })),
       WAIT_MS,
@@ -227,24 +202,7 @@ describe('limits', () => {
     app.get('/events', sseHub({ hub, topics: () => ['news'] }))
     app.get('/unkeyed', sseHub({ hub, topics: () => ['news'], key: () => undefined }))
     const server = await serve(app)
-    const first = await open(`${server.url}/events`)
-    const second = await open(`${server.url}/events`)
-    expect([first.status, second.status]).toEqual([200, 200])
-    await hubSize(hub, 2)
-    expect(hub.keySize('127.0.0.1')).toBe(2)
-
-    const third = await get(`${server.url}/events`)
-    expect(third.status).toBe(429)
-    expect(third.headers.get('retry-after')).toBe('5')
-    expect(third.headers.get('content-type')).toBe('application/json; charset=utf-8')
-    expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
-    // A route whose key returns undefined has no per-key limit.
-    expect((await open(`${server.url}/unkeyed`)).status).toBe(200)
-    await hubSize(hub, 3)
-
-    await first.close()
-    await pollUntil(() => hub.keySize('127.0.0.1') === 1, WAIT_MS, 'the closed stream to free its place')
-    expect((await open(`${server.url}/events`)).status).toBe(200)
+    await expectKeyedByAddress({ hub, open, keyed: `${server.url}/events`, unkeyed: `${server.url}/unkeyed` })
     expect(logs.lines).toEqual([])
   })
 
@@ -253,14 +211,7 @@ describe('limits', () => {
     const app = fastify({ trustProxy: '127.0.0.1' })
     app.get('/events', sseHub({ hub, topics: () => ['news'] }))
     const server = await serve(app)
-    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
-    const ann = await open(`${server.url}/events`, { headers: forwarded('203.0.113.7') })
-    const bob = await open(`${server.url}/events`, { headers: forwarded('203.0.113.8') })
-    expect([ann.status, bob.status]).toEqual([200, 200])
-    await hubSize(hub, 2)
-    expect((await get(`${server.url}/events`, forwarded('203.0.113.7'))).status).toBe(429)
-    expect(hub.keySize('203.0.113.7')).toBe(1)
-    expect(hub.keySize('127.0.0.1')).toBe(0)
+    await expectKeyedByForwardedFor({ hub, open, url: `${server.url}/events` })
   })
 })
 
@@ -388,7 +339,7 @@ describe('HTTP/2 (fastify({ http2: true }), h2c)', () => {
     })
     app.get('/events', sseHub({ hub, topics: () => ['news'] }))
     const server = await listen(app)
-    cleanups.push(() => server.close())
+    cleanup(() => server.close())
 
     const clock = await open(`${server.url}/clock`, { http2: true })
     const events = await open(`${server.url}/events`, { http2: true })
@@ -498,7 +449,7 @@ describe('fastify.close()', () => {
     })
     const server = await serve(app)
     const opening = openEventStream(`${server.url}/slow`)
-    cleanups.push(async () => (await opening.catch(() => undefined))?.close())
+    cleanup(async () => (await opening.catch(() => undefined))?.close())
     await pollUntil(() => waiting, WAIT_MS, 'the handler to start waiting')
     const closing = server.close()
     closing.catch(() => {}) // awaited below; this keeps an early failure from also reporting it unhandled
@@ -520,7 +471,7 @@ describe('fastify.close() and connections that never sent a request', () => {
     await hubSize(hub, 1)
     // A silent connection, like a browser's preconnect or undici's spare socket after an abort.
     const silent = net.connect(Number(new URL(server.url).port), '127.0.0.1')
-    cleanups.push(() => silent.destroy())
+    cleanup(() => silent.destroy())
     const silentClosed = new Promise((resolve) => silent.once('close', resolve))
     await withTimeout(
       new Promise((resolve, reject) => silent.once('connect', resolve).once('error', reject)),
@@ -569,8 +520,7 @@ describe('replay', () => {
     app.get('/events', sseHub({ hub, topics: () => ['feed'], retry: 20 }))
     const server = await serve(app)
 
-    const source = await readWithEventSource(`${server.url}/events`, { eventNames: ['named'] })
-    cleanups.push(() => source.close())
+    const source = await openSource(`${server.url}/events`, { eventNames: ['named'] })
     await hubSize(hub, 1)
     await hub.publish('feed', { data: 'one' })
     await hub.publish('feed', { event: 'named', data: 'two' })
@@ -586,16 +536,7 @@ describe('replay', () => {
     await hubSize(hub, 1)
     await hub.publish('feed', { data: 'five' })
 
-    const messages = await source.waitFor(5)
-    expect(messages.map(({ type, data }) => [type, data])).toEqual([
-      ['message', 'one'],
-      ['named', 'two'],
-      ['message', 'three'],
-      ['named', 'four'],
-      ['message', 'five'],
-    ])
-    expect(source.requests[1]?.['last-event-id']).toBe(messages[1]!.lastEventId)
-    expect(hub.stats.replayed).toBe(2)
+    await expectFeedResumed(source, hub)
   })
 })
 

@@ -3,9 +3,13 @@
  * hands back a `close()` that always completes; `captureLogs()` collects what Fastify logs at
  * `warn` and above, so a test can assert it logged nothing.
  */
-import type { Socket } from 'node:net'
-import type { TestServer } from '@sse/test-utils'
-import { DeadlineError, withTimeout } from '@sse/test-utils'
+import {
+  type AnyServer,
+  DeadlineError,
+  type TestServer,
+  trackConnections,
+  withTimeout,
+} from '@sse/test-utils'
 import type { FastifyInstance, RawServerBase } from 'fastify'
 
 /** How long `close()` gives `fastify.close()` before destroying the sockets and failing. */
@@ -31,11 +35,7 @@ export async function listen(
   app: Pick<FastifyInstance, 'listen' | 'close'> & { server: RawServerBase },
   options: ListenOptions = {},
 ): Promise<TestServer> {
-  const sockets = new Set<Socket>()
-  app.server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
+  const connections = trackConnections(app.server as AnyServer)
   await withTimeout(app.listen({ port: 0, host: '127.0.0.1' }), CLOSE_DEADLINE_MS, 'fastify.listen()')
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error(`unexpected address ${address}`)
@@ -43,13 +43,13 @@ export async function listen(
   return {
     url: `http://127.0.0.1:${address.port}`,
     close: () => {
-      if (options.destroySockets) for (const socket of sockets) socket.destroy()
+      if (options.destroySockets) connections.destroyAll()
       closing ??= withTimeout(app.close(), CLOSE_DEADLINE_MS, () => {
-        return `fastify.close() with ${sockets.size} sockets open`
+        return `fastify.close() with ${connections.size} sockets open`
       }).then(
         () => undefined,
         (error: unknown) => {
-          for (const socket of sockets) socket.destroy()
+          connections.destroyAll()
           throw error instanceof DeadlineError ? error : new Error('fastify.close() failed', { cause: error })
         },
       )

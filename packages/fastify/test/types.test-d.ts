@@ -101,24 +101,21 @@ describe('sseHub', () => {
     sseHub({ hub, topics: () => [1] })
   })
   it('hands authorize the request and the topics it asks for, and key the request', () => {
-    const hub = createHub()
-    fastify().get(
-      '/events',
-      sseHub({
-        hub,
-        topics: () => ['news'],
-        authorize: (request, context) => {
-          expectTypeOf(request).toEqualTypeOf<AnyRequest>()
-          expectTypeOf(context).toEqualTypeOf<AuthorizeContext>()
-          expectTypeOf(context.topics).toEqualTypeOf<readonly string[]>()
-          return context.topics.includes('news')
-        },
-        key: (request) => {
-          expectTypeOf(request).toEqualTypeOf<AnyRequest>()
-          return request.headers['x-user-id'] as string | undefined
-        },
-      }),
-    )
+    const handler = sseHub({
+      hub: createHub(),
+      topics: () => ['news'],
+      authorize: (request, context) => {
+        expectTypeOf(request).toEqualTypeOf<AnyRequest>()
+        expectTypeOf(context).toEqualTypeOf<AuthorizeContext>()
+        expectTypeOf(context.topics).toEqualTypeOf<readonly string[]>()
+        return context.topics.includes('news')
+      },
+      key: (request) => {
+        expectTypeOf(request).toEqualTypeOf<AnyRequest>()
+        return request.headers['x-user-id'] as string | undefined
+      },
+    })
+    fastify().get('/events', handler)
   })
 })
 

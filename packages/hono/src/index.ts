@@ -10,14 +10,9 @@
  * some runtimes deliver only one of them. No `Connection` or `Transfer-Encoding` header is set.
  * A HEAD request gets the headers and no stream (Hono would drop its body without cancelling it).
  */
-import {
-  createEventStream,
-  type DefaultEventMap,
-  decideHubRoute,
-  type EventStream,
-  type EventStreamOptions,
-  type HubRouteOptions,
-} from '@sse/core'
+
+import type { DefaultEventMap, EventStream, EventStreamOptions, HubRouteOptions } from '@sse/core'
+import { createEventStream, decideHubRoute } from '@sse/core'
 import { createWebSink } from '@sse/core/web'
 import type { Context, Handler } from 'hono'
 import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status'

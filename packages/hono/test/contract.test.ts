@@ -20,15 +20,7 @@ function buildApp(fixture: AdapterFixture): Hono {
   app.get(fixture.paths.stream, (c) =>
     sse(c, (stream) => fixture.onStream(stream, pathAndQuery(c.req.url)), fixture.streamOptions),
   )
-  app.get(
-    fixture.paths.hub,
-    sseHub({
-      hub: fixture.hub,
-      topics: (c) => fixture.topicsOf(pathAndQuery(c.req.url)),
-      authorize: (c, context) => fixture.authorize(pathAndQuery(c.req.url), context),
-      key: (c) => fixture.key(pathAndQuery(c.req.url)),
-    }),
-  )
+  app.get(fixture.paths.hub, sseHub(fixture.hubOptions((c) => pathAndQuery(c.req.url))))
   return app
 }
 

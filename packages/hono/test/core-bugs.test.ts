@@ -2,17 +2,13 @@
  * Bugs in `@sse/core` first seen through Hono, kept as guards: a server-side close used to drop
  * the events still queued for a slow client (fixed in core's EventStream).
  */
-import { createHub, type EventStream } from '@sse/core'
-import { pollUntil } from '@sse/test-utils'
+import type { EventStream } from '@sse/core'
+import { pollUntil, readResponse, useTestScope } from '@sse/test-utils'
 import { Hono } from 'hono'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { sse, sseHub } from '../src/index.ts'
-import { readResponse } from './read-response.ts'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const scope = useTestScope()
 
 /**
  * OPEN. packages/core/src/event-stream.ts, `#finish()`: it sets `this.#queue = undefined` for
@@ -53,8 +49,7 @@ it('close() delivers the events send() accepted while the client was not reading
 })
 
 it('hub.close() delivers its final event and retry to a stream that is backed up', async () => {
-  const hub = createHub({ heartbeat: false })
-  cleanups.push(() => hub.close({ retry: false }))
+  const hub = scope.hub()
   const app = new Hono()
   app.get('/hub', sseHub({ hub, topics: () => ['news'], highWaterMark: 16 }))
   const response = await app.request('/hub')

@@ -5,23 +5,13 @@
  * backpressure for a reader that reads nothing, and both ways a client leaves: the body's
  * cancel and the request's `AbortSignal` (alone, with the body never read nor cancelled).
  */
-import { type CloseReason, createHub, type EventStream, type Hub, parseLogId, RESET_EVENT } from '@sse/core'
-import { pollUntil, withTimeout } from '@sse/test-utils'
+import { type CloseReason, type EventStream, type Hub, parseLogId, RESET_EVENT } from '@sse/core'
+import { pollUntil, readResponse, useTestScope, withTimeout } from '@sse/test-utils'
 import { Hono } from 'hono'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type SseHubOptions, type SseOptions, sse, sseHub } from '../src/index.ts'
-import { readResponse } from './read-response.ts'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function testHub(options: Parameters<typeof createHub>[0] = { heartbeat: false }): Hub {
-  const hub = createHub(options)
-  cleanups.push(() => hub.close({ retry: false }))
-  return hub
-}
+const { defer, hub: testHub } = useTestScope()
 
 /** The streams a route opened, with why each closed, closed after the test. */
 interface Opened {
@@ -43,7 +33,7 @@ function buildApp(
       (stream) => {
         opened.streams.push(stream)
         stream.onClose((reason) => opened.reasons.set(stream, reason))
-        cleanups.push(() => stream.close())
+        defer(() => stream.close())
       },
       streamOptions,
     ),
@@ -216,16 +206,20 @@ describe('a reader that reads nothing', () => {
   /** The largest frame sent: `id: 999\ndata: <payload>\n\n`. */
   const frameBytes = `id: 999\ndata: ${payload}\n\n`.length
 
-  it("keeps memory bounded and closes the stream under 'close'; the body holds a prefix", async () => {
-    const hub = testHub()
-    const { app, opened } = buildApp(hub, {
+  /** A per-client stream under `onOverflow`, bounded by `maxBufferedBytes` over a body of `highWaterMark`, that nobody reads yet. */
+  async function unread(onOverflow: 'close' | 'drop') {
+    const { app, opened } = buildApp(testHub(), {
       heartbeat: false,
       maxBufferedBytes,
       highWaterMark,
-      onOverflow: 'close',
+      onOverflow,
     })
     const response = await request(app, '/stream')
-    const [stream] = opened.streams
+    return { response, stream: opened.streams[0]!, opened }
+  }
+
+  it("keeps memory bounded and closes the stream under 'close'; the body holds a prefix", async () => {
+    const { response, stream, opened } = await unread('close')
     let sent = 0
     let maxBuffered = 0
     while (!stream!.closed && sent < 1000) {
@@ -239,21 +233,13 @@ describe('a reader that reads nothing', () => {
     // What the body's own queue held: at most its high-water mark and the frame that passed it.
     const reader = readResponse(response)
     expect(await reader.waitForEnd()).toBe('end')
-    expect(reader.bytes).toBeLessThanOrEqual(highWaterMark + frameBytes + 3)
+    expect(reader.bytesReceived).toBeLessThanOrEqual(highWaterMark + frameBytes + 3)
     expect(reader.events.length).toBeGreaterThan(0)
     expect(reader.events.every((event, i) => event.id === String(i))).toBe(true)
   })
 
   it("keeps memory bounded and drops events under 'drop'; nothing lost but the dropped", async () => {
-    const hub = testHub()
-    const { app, opened } = buildApp(hub, {
-      heartbeat: false,
-      maxBufferedBytes,
-      highWaterMark,
-      onOverflow: 'drop',
-    })
-    const response = await request(app, '/stream')
-    const [stream] = opened.streams
+    const { response, stream } = await unread('drop')
     let maxBuffered = 0
     const sent = 1000
     for (let i = 0; i < sent; i++) {
@@ -289,7 +275,7 @@ describe('a reader that reads nothing', () => {
     expect(reasons).toEqual(['overflow'])
     const reader = readResponse(response)
     expect(await reader.waitForEnd()).toBe('end')
-    expect(reader.bytes).toBeLessThanOrEqual(highWaterMark + 2 * frameBytes)
+    expect(reader.bytesReceived).toBeLessThanOrEqual(highWaterMark + 2 * frameBytes)
     expect(reader.events.map((event) => event.id)).toEqual(ids.slice(0, reader.events.length))
   })
 })

@@ -5,12 +5,16 @@
  * the client's address as the default key of the hub's per-key limit, a stream callback
  * that throws or rejects, client aborts and a graceful shutdown with many streams open.
  */
-import { createHub, type EventStream, type Hub } from '@sse/core'
+import type { EventStream, Hub } from '@sse/core'
 import {
-  type OpenEventStreamOptions,
-  openEventStream,
+  type Certificate,
+  expectGracefulShutdown,
+  expectKeyedByAddress,
+  fetchText,
   pollUntil,
-  readAnswer,
+  readResponse,
+  selfSignedCertificate,
+  useTestScope,
   withTimeout,
 } from '@sse/test-utils'
 import { Hono } from 'hono'
@@ -20,39 +24,21 @@ import { etag } from 'hono/etag'
 import { HTTPException } from 'hono/http-exception'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type SseHubOptions, sse, sseHub } from '../src/index.ts'
-import { openH2 } from './read-h2.ts'
-import { readResponse } from './read-response.ts'
-import { type Certificate, type Protocol, type ServedApp, selfSignedCertificate, serveApp } from './serve.ts'
+import { type Protocol, type ServedApp, serveApp } from './serve.ts'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+afterEach(() => {
   vi.restoreAllMocks()
 })
+const { defer, open, hub: testHub, serve: served } = useTestScope()
 
-function testHub(options: Parameters<typeof createHub>[0] = { heartbeat: false }): Hub {
-  const hub = createHub(options)
-  cleanups.push(() => hub.close({ retry: false }))
-  return hub
-}
-
-async function serve(app: Hono, protocol: Protocol = 'http1', certificate?: Certificate): Promise<ServedApp> {
-  const server = await serveApp(app, protocol, certificate)
-  cleanups.push(() => server.close())
-  return server
-}
-
-async function open(url: string, options?: OpenEventStreamOptions) {
-  const reader = await openEventStream(url, options)
-  cleanups.push(() => reader.close())
-  return reader
+function serve(app: Hono, protocol: Protocol = 'http1', certificate?: Certificate): Promise<ServedApp> {
+  return served(serveApp(app, protocol, certificate))
 }
 
 /** A plain request (refusals are not streams), with a deadline on the head and the body. */
 async function request(url: string, init: RequestInit = {}): Promise<{ response: Response; text: string }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })
-  const text = await withTimeout(response.text(), 5000, `the body of ${url}`)
-  return { response, text }
+  const { response, body } = await fetchText(url, init)
+  return { response, text: body }
 }
 
 /** `/stream` hands its streams to the test; `/hub` subscribes to `?topics=`. */
@@ -63,7 +49,7 @@ function routes(app: Hono, hub: Hub, hubOptions: Partial<SseHubOptions> = {}): E
       c,
       (stream) => {
         streams.push(stream)
-        cleanups.push(() => stream.close())
+        defer(() => stream.close())
       },
       { heartbeat: false },
     ),
@@ -73,6 +59,13 @@ function routes(app: Hono, hub: Hub, hubOptions: Partial<SseHubOptions> = {}): E
     sseHub({ hub, topics: (c) => (c.req.query('topics') ?? '').split(',').filter(Boolean), ...hubOptions }),
   )
   return streams
+}
+
+/** A Hono app with the two routes of `routes` on a hub of its own (options as `testHub`'s). */
+function routedApp(options?: Parameters<typeof testHub>[0]): { app: Hono; hub: Hub; streams: EventStream[] } {
+  const app = new Hono()
+  const hub = testHub(options)
+  return { app, hub, streams: routes(app, hub) }
 }
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']
@@ -85,22 +78,9 @@ describe('HTTP/2 over TLS (@hono/node-server with http2.createSecureServer)', ()
       console.info('[@sse/hono] openssl not found: the HTTP/2 cases run over h2c instead of TLS')
   })
 
-  /** Opens over TLS with the test certificate, or over h2c when there is none. */
-  async function openHttp2(url: string) {
-    if (certificate) {
-      const reader = await openH2(url, certificate.cert)
-      cleanups.push(() => reader.close())
-      return reader
-    }
-    const reader = await open(url, { http2: true })
-    return {
-      status: reader.status,
-      headerNames: Object.keys(reader.headers),
-      headers: reader.headers,
-      events: reader.events,
-      waitFor: (count: number) => reader.waitFor(count),
-      close: () => reader.close(),
-    }
+  /** Opens over TLS trusting the test certificate, or over h2c when there is none. */
+  function openHttp2(url: string) {
+    return open(url, { http2: true, ca: certificate?.cert })
   }
 
   async function serveHttp2(app: Hono): Promise<ServedApp> {
@@ -108,16 +88,14 @@ describe('HTTP/2 over TLS (@hono/node-server with http2.createSecureServer)', ()
   }
 
   it('sends no connection-specific or length header, and streams events one by one', async () => {
-    const app = new Hono()
-    const hub = testHub()
-    const streams = routes(app, hub)
+    const { app, hub, streams } = routedApp()
     const server = await serveHttp2(app)
 
     const reader = await openHttp2(`${server.url}/stream`)
     expect(reader.status).toBe(200)
     expect(reader.headers['content-type']).toBe('text/event-stream; charset=utf-8')
     expect(reader.headers['cache-control']).toBe('no-cache, no-transform')
-    for (const name of HOP_BY_HOP) expect(reader.headerNames).not.toContain(name)
+    for (const name of HOP_BY_HOP) expect(Object.keys(reader.headers)).not.toContain(name)
     await pollUntil(() => streams.length === 1, 5000, 'the route to open its stream')
     // Each event is awaited before the next is sent: if anything buffered, a wait would time out.
     for (let i = 1; i <= 3; i++) {
@@ -130,7 +108,7 @@ describe('HTTP/2 over TLS (@hono/node-server with http2.createSecureServer)', ()
     }
 
     const hubReader = await openHttp2(`${server.url}/hub?topics=h2`)
-    for (const name of HOP_BY_HOP) expect(hubReader.headerNames).not.toContain(name)
+    for (const name of HOP_BY_HOP) expect(Object.keys(hubReader.headers)).not.toContain(name)
     await pollUntil(() => hub.size === 1, 5000, 'the hub to subscribe')
     for (let i = 1; i <= 3; i++) {
       await hub.publish('h2', { data: `published ${i}` })
@@ -139,9 +117,7 @@ describe('HTTP/2 over TLS (@hono/node-server with http2.createSecureServer)', ()
   })
 
   it('frees the hub within 1 s of the client resetting its stream', async () => {
-    const app = new Hono()
-    const hub = testHub()
-    routes(app, hub)
+    const { app, hub } = routedApp()
     const server = await serveHttp2(app)
     const readers = await Promise.all([1, 2, 3].map(() => openHttp2(`${server.url}/hub?topics=a,b`)))
     await pollUntil(() => hub.size === 3, 5000, 'three subscriptions')
@@ -195,7 +171,7 @@ describe('compress()', () => {
     const app = new Hono()
     app.use(compress({ contentTypeFilter: () => true }))
     app.get('/stream', (c) =>
-      sse(c, (stream) => cleanups.push(() => stream.close()), {
+      sse(c, (stream) => defer(() => stream.close()), {
         heartbeat: false,
         headers: { 'Cache-Control': 'no-cache' },
       }),
@@ -294,7 +270,7 @@ describe('other middleware', () => {
     await reader.waitForEnd()
     expect(reader.events.length + stream!.droppedEvents).toBe(sent)
     // Held outside the stream's bound (its queue cap plus the body's high-water mark):
-    expect(reader.bytes).toBeGreaterThan(4 * (maxBufferedBytes + highWaterMark))
+    expect(reader.bytesReceived).toBeGreaterThan(4 * (maxBufferedBytes + highWaterMark))
   })
 })
 
@@ -400,36 +376,21 @@ describe('limits', () => {
   ] as const)(
     "keys streams by the client's address under @hono/node-server: past maxStreamsPerKey, 429 with Retry-After ($protocol)",
     async ({ protocol, http2 }) => {
-      const app = new Hono()
-      const hub = testHub({ heartbeat: false, maxStreamsPerKey: 2 })
-      routes(app, hub)
+      const { app, hub } = routedApp({ heartbeat: false, maxStreamsPerKey: 2 })
       app.get('/unkeyed', sseHub({ hub, topics: () => ['a'], key: () => undefined }))
       const server = await serve(app, protocol)
-      const first = await open(`${server.url}/hub?topics=a`, { http2 })
-      const second = await open(`${server.url}/hub?topics=a`, { http2 })
-      expect([first.status, second.status]).toEqual([200, 200])
-      await pollUntil(() => hub.size === 2, 5000, 'two streams of one client')
-      expect(hub.keySize('127.0.0.1')).toBe(2)
-
-      const third = await readAnswer(`${server.url}/hub?topics=a`, { http2 })
-      expect(third.status).toBe(429)
-      expect(third.headers['retry-after']).toBe('5')
-      expect(third.headers['content-type']).toBe('application/json; charset=utf-8')
-      expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
-      // A route whose key returns undefined has no per-key limit.
-      expect((await open(`${server.url}/unkeyed`, { http2 })).status).toBe(200)
-      await pollUntil(() => hub.size === 3, 5000, 'the unkeyed stream to subscribe')
-
-      await first.close()
-      await pollUntil(() => hub.keySize('127.0.0.1') === 1, 5000, 'the closed stream to free its place')
-      expect((await open(`${server.url}/hub?topics=a`, { http2 })).status).toBe(200)
+      await expectKeyedByAddress({
+        hub,
+        open,
+        keyed: `${server.url}/hub?topics=a`,
+        unkeyed: `${server.url}/unkeyed`,
+        http2,
+      })
     },
   )
 
   it('answers 503 with Retry-After once the hub holds maxStreams', async () => {
-    const app = new Hono()
-    const hub = testHub({ heartbeat: false, maxStreams: 1 })
-    routes(app, hub)
+    const { app, hub } = routedApp({ heartbeat: false, maxStreams: 1 })
     const server = await serve(app)
     expect((await open(`${server.url}/hub?topics=a`)).status).toBe(200)
     await pollUntil(() => hub.size === 1, 5000, 'the first stream')
@@ -532,9 +493,7 @@ describe('the sse() callback', () => {
 
 describe('HEAD over a real socket', () => {
   it('answers with the SSE headers and leaves nothing open behind', async () => {
-    const app = new Hono()
-    const hub = testHub()
-    const streams = routes(app, hub)
+    const { app, hub, streams } = routedApp()
     const server = await serve(app)
     for (const path of ['/stream', '/hub?topics=head']) {
       const { response, text } = await request(`${server.url}${path}`, { method: 'HEAD' })
@@ -550,40 +509,21 @@ describe('HEAD over a real socket', () => {
 
 describe('shutdown', () => {
   it('hub.close() ends 100 open streams with a retry, then server.close() completes within 2 s', async () => {
-    const app = new Hono()
-    const hub = testHub()
-    routes(app, hub)
-    const served = await serve(app)
-    const readers = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => open(`${served.url}/hub?topics=all,t${i % 10}`)),
-    )
-    await pollUntil(
-      () => hub.size === 100,
-      10_000,
-      () => `100 subscriptions, have ${hub.size}`,
-    )
-    await withTimeout(hub.close({ event: { event: 'bye', data: 'restarting' } }), 2000, 'hub.close()')
-    // As the README does: one turn for @hono/node-server to end the responses, then the server's
-    // own close, without destroying anything. No stream holds it open.
-    await new Promise((resolve) => setImmediate(resolve))
-    await withTimeout(
-      new Promise<void>((resolve, reject) =>
-        served.server.close((error) => (error ? reject(error) : resolve())),
-      ),
-      2000,
-      'server.close() after hub.close()',
-    )
-    for (const reader of readers) {
-      expect(await reader.waitForEnd()).toBe('end')
-      expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
-      expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
-    }
+    const { app, hub } = routedApp()
+    const { url, server } = await serve(app)
+    await expectGracefulShutdown({
+      hub,
+      open,
+      server,
+      url: (i) => `${url}/hub?topics=all,t${i % 10}`,
+      // As the README does: one turn for @hono/node-server to end the responses, then the server's
+      // own close, without destroying anything. No stream holds it open.
+      afterHubClose: () => new Promise((resolve) => setImmediate(resolve)),
+    })
   })
 
   it('a client abort over a real socket frees the stream and the hub within 1 s', async () => {
-    const app = new Hono()
-    const hub = testHub()
-    const streams = routes(app, hub)
+    const { app, hub, streams } = routedApp()
     const server = await serve(app)
     const reader = await open(`${server.url}/stream`)
     const hubReader = await open(`${server.url}/hub?topics=gone`)

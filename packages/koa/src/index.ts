@@ -7,13 +7,9 @@
  * `ERR_STREAM_PREMATURE_CLOSE` (nor, once the stream is open, `ECONNRESET`) on `app.on('error')`.
  * Headers set earlier with `ctx.set` are kept; errors of the app itself still reach Koa.
  */
-import {
-  type DefaultEventMap,
-  decideHubRoute,
-  type EventStream,
-  type EventStreamOptions,
-  type HubRouteOptions,
-} from '@sse/core'
+
+import type { DefaultEventMap, EventStream, EventStreamOptions, HubRouteOptions } from '@sse/core'
+import { decideHubRoute } from '@sse/core'
 import { createNodeEventStream } from '@sse/core/node'
 import type { Context, Middleware } from 'koa'
 

@@ -4,15 +4,12 @@
  * fixed, as a reminder to drop `.fails`; the test then guards the fix. None is open.
  */
 import Router from '@koa/router'
-import { openEventStream, startHttpServer } from '@sse/test-utils'
+import { headerNames, startHttpServer, useTestScope } from '@sse/test-utils'
 import Koa from 'koa'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { sse } from '../src/index.ts'
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { defer, open, serve } = useTestScope()
 
 /**
  * Fixed in core (bb0f2a0): packages/core/src/event-stream.ts merged
@@ -25,13 +22,10 @@ it('a lower-case header option replaces the SSE header of the same name', async 
   const router = new Router()
   router.get('/stream', (ctx) => {
     const stream = sse(ctx, { heartbeat: false, headers: { 'cache-control': 'no-cache' } })
-    cleanups.push(() => stream.close())
+    defer(() => stream.close())
   })
-  const server = await startHttpServer(app.use(router.routes()).callback())
-  cleanups.push(() => server.close())
-  const reader = await openEventStream(`${server.url}/stream`)
-  cleanups.push(() => reader.close())
-  const names = reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
-  expect(names.filter((name) => name === 'cache-control')).toHaveLength(1)
+  const server = await serve(startHttpServer(app.use(router.routes()).callback()))
+  const reader = await open(`${server.url}/stream`)
+  expect(headerNames(reader).filter((name) => name === 'cache-control')).toHaveLength(1)
   expect(reader.headers['cache-control']).toBe('no-cache')
 })

@@ -11,31 +11,31 @@ import net, { type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import Router from '@koa/router'
-import { createHub, type EventStream, type Hub } from '@sse/core'
+import type { EventStream, Hub } from '@sse/core'
 import {
-  type EventStreamReader,
+  expectGracefulShutdown,
+  expectKeyedByAddress,
+  expectKeyedByForwardedFor,
+  fetchText,
+  heldAuthorize,
   type OpenEventStreamOptions,
   openEventStream,
   pollUntil,
-  readAnswer,
-  readWithEventSource,
   type StartedServer,
   startHttp2Server,
   startHttpServer,
+  useTestScope,
   withTimeout,
 } from '@sse/test-utils'
 import { EventSource } from 'eventsource'
 import Koa from 'koa'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type SseHubOptions, sse, sseHub } from '../src/index.ts'
 
 type Server = StartedServer<HttpServer | Http2Server>
 
 /** Everything a test opened, closed in reverse order after it, whatever happened. */
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { defer, open, openSource, hub: testHub, serve: served } = useTestScope()
 
 /** A Koa app whose `app.on('error')` records every error (this also silences Koa's default logger). */
 function createApp(): { app: Koa; appErrors: unknown[] } {
@@ -45,31 +45,15 @@ function createApp(): { app: Koa; appErrors: unknown[] } {
   return { app, appErrors }
 }
 
-/** A hub closed after the test. */
-function testHub(options: Parameters<typeof createHub>[0] = { heartbeat: false }): Hub {
-  const hub = createHub(options)
-  cleanups.push(() => hub.close({ retry: false }))
-  return hub
-}
-
 /** Serves a Koa app (typed loosely: `app.use(router.routes())` widens its context type). */
-async function serve(app: Pick<Koa, 'callback'>, { http2 = false } = {}): Promise<Server> {
-  const server = http2 ? await startHttp2Server(app.callback()) : await startHttpServer(app.callback())
-  cleanups.push(() => server.close())
-  return server
-}
-
-async function open(url: string, options?: OpenEventStreamOptions): Promise<EventStreamReader> {
-  const reader = await openEventStream(url, options)
-  cleanups.push(() => reader.close())
-  return reader
+function serve(app: Pick<Koa, 'callback'>, { http2 = false } = {}): Promise<Server> {
+  return served<Server>(http2 ? startHttp2Server(app.callback()) : startHttpServer(app.callback()))
 }
 
 /** A plain request (for refusals, which are not streams), with a deadline on the head and on the body. */
 async function request(url: string, init: RequestInit = {}): Promise<{ response: Response; text: string }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })
-  const text = await withTimeout(response.text(), 5000, `the body of ${url}`)
-  return { response, text }
+  const { response, body } = await fetchText(url, init)
+  return { response, text: body }
 }
 
 /** Wraps a hub so a test can reach the streams `sseHub` subscribes (to close them from the server). */
@@ -90,10 +74,25 @@ function recording(hub: Hub): { hub: Hub; streams: EventStream[] } {
   return { hub: proxy, streams }
 }
 
+/** The cases run over both protocols: HTTP/1.1, and HTTP/2 (h2c) through Node's compatibility API. */
+const PROTOCOLS = [
+  { protocol: 'HTTP/1.1', http2: false },
+  { protocol: 'HTTP/2', http2: true },
+]
+
 const topicsFromQuery: SseHubOptions['topics'] = (ctx) =>
   String(ctx.query.topics ?? '')
     .split(',')
     .filter(Boolean)
+
+/** A Koa app with `/hub` (`sseHub`, topics from `?topics=`) on a hub of its own, served. */
+async function serveHubRoute() {
+  const { app, appErrors } = createApp()
+  const hub = testHub()
+  const router = new Router()
+  router.get('/hub', sseHub({ hub, topics: topicsFromQuery }))
+  return { appErrors, hub, server: await serve(app.use(router.routes())) }
+}
 
 describe('@koa/router', () => {
   it('streams from routes of a plain router, a prefixed router and a nested one', async () => {
@@ -164,7 +163,7 @@ describe('Last-Event-ID', () => {
     for (const headers of ['Last-Event-ID: abc-1\r\n', 'Last-Event-ID: abc-1\r\nLast-Event-ID: abc-2\r\n']) {
       const socket = net.connect(Number(port), '127.0.0.1')
       socket.on('error', () => {})
-      cleanups.push(() => socket.destroy())
+      defer(() => socket.destroy())
       socket.write(`GET / HTTP/1.1\r\nHost: x\r\n${headers}\r\n`)
       socket.resume()
     }
@@ -223,7 +222,7 @@ describe('authorize', () => {
     }
   })
 
-  it('without error middleware, the same generic 500, nothing on app.on("error"), and ctx.throw is no way to refuse', async () => {
+  it('without error middleware, ctx.throw(401) in authorize is that refusal, with a generic body, nothing on app.on("error")', async () => {
     const { app, appErrors } = createApp()
     const hub = testHub()
     const hubErrors: unknown[] = []
@@ -239,10 +238,10 @@ describe('authorize', () => {
     )
     const server = await serve(app.use(router.routes()))
     const { response, text } = await request(`${server.url}/events?topics=news`)
-    // A throw is a failure of authorize, whatever it carries: return a Refusal to answer 401.
-    expect(response.status).toBe(500)
-    expect(JSON.parse(text)).toEqual({ error: 'internal error' })
-    expect(hubErrors).toEqual([expect.objectContaining({ status: 401, message: 'log in first' })])
+    // Koa's own way to refuse: the status it carries, never its message; not an error either.
+    expect(response.status).toBe(401)
+    expect(JSON.parse(text)).toEqual({ error: 'unauthorized' })
+    expect(hubErrors).toEqual([])
     expect(appErrors).toEqual([])
   })
 
@@ -310,68 +309,31 @@ describe('authorize', () => {
     expect(caught).toEqual([])
   })
 
-  it.each([
-    { protocol: 'HTTP/1.1', http2: false },
-    { protocol: 'HTTP/2', http2: true },
-  ])('never subscribes a client that left while authorize was pending ($protocol)', async ({ http2 }) => {
-    const { app, appErrors } = createApp()
-    const hub = testHub()
-    let subscribed = 0
-    hub.on('subscribe', () => subscribed++)
-    let entered = false
-    let serverSawClose = false
-    let returned = false
-    let release: () => void = () => {}
-    const released = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    app.use(async (ctx, next) => {
-      ctx.res.once('close', () => {
-        serverSawClose = true
+  it.each(PROTOCOLS)(
+    'never subscribes a client that left while authorize was pending ($protocol)',
+    async ({ http2 }) => {
+      const { app, appErrors } = createApp()
+      const hub = testHub()
+      const held = heldAuthorize() // a session lookup still running when the client leaves
+      app.use(async (ctx, next) => {
+        ctx.res.once('close', held.sawClose)
+        await next()
       })
-      await next()
-    })
-    const router = new Router()
-    router.get(
-      '/events',
-      sseHub({
-        hub,
-        topics: () => ['t'],
-        authorize: async () => {
-          entered = true
-          await released // a session lookup still running when the client leaves
-          returned = true
-          return true
-        },
-      }),
-    )
-    const server = await serve(app.use(router.routes()), { http2 })
-    const controller = new AbortController()
-    const opening = openEventStream(`${server.url}/events`, {
-      signal: controller.signal,
-      http2,
-      timeoutMs: 1000, // over HTTP/2 the aborted open settles only at this deadline (test-utils-bugs.test.ts)
-    }).then(
-      () => 'opened',
-      () => 'aborted',
-    )
-    await pollUntil(() => entered, 5000, 'authorize to start')
-    controller.abort()
-    await pollUntil(() => serverSawClose, 5000, 'the server to see the client leave')
-    release()
-    await pollUntil(() => returned, 5000, 'authorize to return')
-    // The rest of the middleware runs in microtasks: one macrotask later it is done.
-    await nextTurn()
-    expect(subscribed).toBe(0)
-    expect(hub.size).toBe(0)
-    expect(await withTimeout(opening, 5000, 'the aborted request to settle')).toBe('aborted')
-    expect(appErrors).toEqual([])
-  })
+      const router = new Router()
+      router.get('/events', sseHub({ hub, topics: () => ['t'], authorize: held.authorize }))
+      const server = await serve(app.use(router.routes()), { http2 })
+      await held.expectNotSubscribed(hub, `${server.url}/events`, {
+        http2,
+        timeoutMs: 1000, // over HTTP/2 the aborted open settles only at this deadline (test-utils-bugs.test.ts)
+      })
+      expect(appErrors).toEqual([])
+    },
+  )
 
   it('204 stops the eventsource client for good', async () => {
     const { server } = await serveWithErrorMiddleware(() => ({ status: 204 }))
     const source = new EventSource(`${server.url}/events?topics=news`)
-    cleanups.push(() => source.close())
+    defer(() => source.close())
     await withTimeout(
       new Promise<void>((resolve) => source.addEventListener('error', () => resolve(), { once: true })),
       5000,
@@ -382,10 +344,7 @@ describe('authorize', () => {
 })
 
 describe('limits', () => {
-  it.each([
-    { protocol: 'HTTP/1.1', http2: false },
-    { protocol: 'HTTP/2', http2: true },
-  ])(
+  it.each(PROTOCOLS)(
     "keys streams by the client's address (ctx.ip) by default: past maxStreamsPerKey, 429 with Retry-After ($protocol)",
     async ({ http2 }) => {
       const { app, appErrors } = createApp()
@@ -394,24 +353,13 @@ describe('limits', () => {
       router.get('/events', sseHub({ hub, topics: topicsFromQuery }))
       router.get('/unkeyed', sseHub({ hub, topics: topicsFromQuery, key: () => undefined }))
       const server = await serve(app.use(router.routes()), { http2 })
-      const first = await open(`${server.url}/events?topics=news`, { http2 })
-      const second = await open(`${server.url}/events?topics=news`, { http2 })
-      expect([first.status, second.status]).toEqual([200, 200])
-      await pollUntil(() => hub.size === 2, 5000, 'two streams of one client')
-      expect(hub.keySize('127.0.0.1')).toBe(2)
-
-      const third = await readAnswer(`${server.url}/events?topics=news`, { http2 })
-      expect(third.status).toBe(429)
-      expect(third.headers['retry-after']).toBe('5')
-      expect(third.headers['content-type']).toBe('application/json; charset=utf-8')
-      expect(JSON.parse(third.body)).toEqual({ error: expect.any(String) })
-      // A route whose key returns undefined has no per-key limit.
-      expect((await open(`${server.url}/unkeyed?topics=news`, { http2 })).status).toBe(200)
-      await pollUntil(() => hub.size === 3, 5000, 'the unkeyed stream to subscribe')
-
-      await first.close()
-      await pollUntil(() => hub.keySize('127.0.0.1') === 1, 5000, 'the closed stream to free its place')
-      expect((await open(`${server.url}/events?topics=news`, { http2 })).status).toBe(200)
+      await expectKeyedByAddress({
+        hub,
+        open,
+        keyed: `${server.url}/events?topics=news`,
+        unkeyed: `${server.url}/unkeyed?topics=news`,
+        http2,
+      })
       expect(appErrors).toEqual([])
     },
   )
@@ -423,15 +371,7 @@ describe('limits', () => {
     const router = new Router()
     router.get('/events', sseHub({ hub, topics: topicsFromQuery }))
     const server = await serve(app.use(router.routes()))
-    const forwarded = (address: string) => ({ 'x-forwarded-for': address })
-    const ann = await open(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.7') })
-    const bob = await open(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.8') })
-    expect([ann.status, bob.status]).toEqual([200, 200])
-    await pollUntil(() => hub.size === 2, 5000, 'one stream per forwarded client')
-    const again = await request(`${server.url}/events?topics=news`, { headers: forwarded('203.0.113.7') })
-    expect(again.response.status).toBe(429)
-    expect(hub.keySize('203.0.113.7')).toBe(1)
-    expect(hub.keySize('127.0.0.1')).toBe(0)
+    await expectKeyedByForwardedFor({ hub, open, url: `${server.url}/events?topics=news` })
   })
 })
 
@@ -516,16 +456,13 @@ describe('other middleware', () => {
 })
 
 describe('disconnects', () => {
-  it.each([
-    { protocol: 'HTTP/1.1', http2: false },
-    { protocol: 'HTTP/2', http2: true },
-  ])(
+  it.each(PROTOCOLS)(
     'reports nothing on app.on("error") and no unhandled rejection when clients leave at any moment ($protocol)',
     async ({ http2 }) => {
       const unhandled: unknown[] = []
       const onUnhandled = (reason: unknown) => unhandled.push(reason)
       process.on('unhandledRejection', onUnhandled)
-      cleanups.push(() => process.off('unhandledRejection', onUnhandled))
+      defer(() => process.off('unhandledRejection', onUnhandled))
 
       const { app, appErrors } = createApp()
       const { hub, streams: hubStreams } = recording(testHub())
@@ -583,7 +520,7 @@ describe('disconnects', () => {
           await nextTurn()
         }
       })()
-      cleanups.push(() => {
+      defer(() => {
         publishing = false
         return withTimeout(publisher, 5000, 'the publisher loop to stop')
       })
@@ -696,11 +633,7 @@ describe('disconnects', () => {
   })
 
   it('removes a stream from the hub within 1 s of the client aborting', async () => {
-    const { app, appErrors } = createApp()
-    const hub = testHub()
-    const router = new Router()
-    router.get('/hub', sseHub({ hub, topics: topicsFromQuery }))
-    const server = await serve(app.use(router.routes()))
+    const { appErrors, hub, server } = await serveHubRoute()
     const reader = await open(`${server.url}/hub?topics=a,b`)
     await pollUntil(
       () => hub.size === 1,
@@ -720,35 +653,13 @@ describe('disconnects', () => {
 
 describe('shutdown', () => {
   it('hub.close() ends 100 hub streams, then server.close() completes', async () => {
-    const { app, appErrors } = createApp()
-    const hub = testHub()
-    const router = new Router()
-    router.get('/hub', sseHub({ hub, topics: topicsFromQuery }))
-    const server = await serve(app.use(router.routes()))
-    const readers = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => open(`${server.url}/hub?topics=all,user-${i}`)),
-    )
-    await pollUntil(
-      () => hub.size === 100,
-      5000,
-      () => `hub.size to be 100, is ${hub.size}`,
-    )
-
-    await withTimeout(hub.close({ event: { event: 'bye', data: 'restarting' } }), 2000, 'hub.close()')
-    // Node's own close (not the test server's destroy-everything close): it only completes
-    // once every response has ended and the idle keep-alive sockets are closed.
-    await withTimeout(
-      new Promise<void>((resolve, reject) =>
-        server.server.close((error) => (error ? reject(error) : resolve())),
-      ),
-      2000,
-      'server.close() after hub.close()',
-    )
-    for (const reader of readers) {
-      expect(await reader.waitForEnd()).toBe('end')
-      expect(reader.events.at(-1)).toMatchObject({ event: 'bye', data: 'restarting' })
-      expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
-    }
+    const { appErrors, hub, server } = await serveHubRoute()
+    await expectGracefulShutdown({
+      hub,
+      open,
+      server: server.server,
+      url: (i) => `${server.url}/hub?topics=all,user-${i}`,
+    })
     expect(appErrors).toEqual([])
   })
 })
@@ -761,10 +672,8 @@ describe('eventsource client', () => {
     // `retry` is the first frame of every stream: the clients come back after 50 ms.
     router.get('/events', sseHub({ hub, topics: topicsFromQuery, retry: 50 }))
     const server = await serve(app.use(router.routes()))
-    const onA = await readWithEventSource(`${server.url}/events?topics=a`, { eventNames: ['named'] })
-    cleanups.push(() => onA.close())
-    const onAB = await readWithEventSource(`${server.url}/events?topics=a,b`, { eventNames: ['named'] })
-    cleanups.push(() => onAB.close())
+    const onA = await openSource(`${server.url}/events?topics=a`, { eventNames: ['named'] })
+    const onAB = await openSource(`${server.url}/events?topics=a,b`, { eventNames: ['named'] })
     await pollUntil(
       () => hub.size === 2,
       5000,

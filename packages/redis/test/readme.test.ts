@@ -4,7 +4,7 @@
  * here against a real redis-server: imported as it is (with `PORT=0` and `REDIS_URL`), then used
  * over a real socket by a real client.
  */
-import { fetchText, useReadmeExamples } from '@sse/test-utils'
+import { postJson, useReadmeExamples } from '@sse/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
 
@@ -12,20 +12,9 @@ const readme = useReadmeExamples(import.meta.url)
 
 readme.itShowsTheExamples('shows every example file in full, and nothing in a ts block that is not in one')
 
-async function postNews(
-  url: string,
-  body: unknown,
-): Promise<{ status: number; body: unknown; retryAfter: string | null }> {
-  const answer = await fetchText(`${url}/news`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  return {
-    status: answer.status,
-    body: JSON.parse(answer.body),
-    retryAfter: answer.headers.get('retry-after'),
-  }
+async function postNews(url: string, body: unknown) {
+  const { status, body: answer, headers } = await postJson(`${url}/news`, body)
+  return { status, body: answer, retryAfter: headers.get('retry-after') }
 }
 
 describe.skipIf(redisMissing())('the README examples, against a real redis-server', () => {

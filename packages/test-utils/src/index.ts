@@ -5,25 +5,35 @@
  * suite that each framework adapter runs against its real framework.
  */
 export { createMemorySink, type MemorySink, type MemorySinkOptions } from '@sse/core/testing'
-export {
-  type AdapterContractOptions,
-  type AdapterFixture,
-  type ContractAuthorize,
-  type ContractKey,
-  type ContractStreamOptions,
-  describeAdapterContract,
-  type StartContractServer,
-} from './contract.ts'
+export { type Certificate, selfSignedCertificate } from './certificate.ts'
+export { CHROMIUM_ARGS, findChromium, isCI } from './chromium.ts'
+export { describeAdapterContract } from './contract/describe-adapter-contract.ts'
+export type {
+  AdapterContractOptions,
+  AdapterFixture,
+  ContractAuthorize,
+  ContractHubOptions,
+  ContractKey,
+  ContractStreamOptions,
+  StartContractServer,
+} from './contract/fixture.ts'
+export { expectFeedResumed } from './expect-feed-resumed.ts'
+export { expectGracefulShutdown } from './expect-graceful-shutdown.ts'
+export { expectKeyedByAddress, expectKeyedByForwardedFor } from './expect-keyed-streams.ts'
 export { expectPacedAnswer } from './expect-paced-answer.ts'
+export { type FetchedJson, type FetchedText, fetchJson, fetchText, postJson } from './fetch-text.ts'
+export { type HeldAuthorize, heldAuthorize } from './held-authorize.ts'
 export { type LiveBytes, liveBytes } from './live-bytes.ts'
 export { type PlainAnswer, type ReadAnswerOptions, readAnswer } from './read-answer.ts'
 export {
   type EndKind,
   type EventStreamReader,
+  headerNames,
   type OpenEventStreamOptions,
   openEventStream,
   type ReceivedEvent,
 } from './read-events.ts'
+export { type ResponseReader, readResponse } from './read-response.ts'
 export {
   type EventSourceReader,
   type ReadWithEventSourceOptions,
@@ -31,6 +41,28 @@ export {
   type SourceMessage,
 } from './read-with-event-source.ts'
 export { expectReadmeShowsExamples, expectReadmeShowsFiles, readmeCodeBlocks } from './readme.ts'
-export { type RunningExample, runExample } from './run-example.ts'
-export { type StartedServer, startHttp2Server, startHttpServer, type TestServer } from './server.ts'
+export {
+  type ExampleStarter,
+  type ReadmeExamples,
+  type RunExample,
+  type StartedExample,
+  useReadmeExamples,
+} from './readme-examples.ts'
+export {
+  type ExampleServer,
+  type RunningExample,
+  runExample,
+  runningServer,
+} from './run-example.ts'
+export {
+  type AnyServer,
+  type StartedServer,
+  serveStarted,
+  startHttp2SecureServer,
+  startHttp2Server,
+  startHttpServer,
+  type TestServer,
+  trackConnections,
+} from './server.ts'
+export { type TestScope, useTestScope } from './test-scope.ts'
 export { DEFAULT_TIMEOUT_MS, DeadlineError, pollUntil, withTimeout } from './with-timeout.ts'

@@ -10,6 +10,7 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http'
 import http2 from 'node:http2'
+import { onHttp2Response } from './read-events.ts'
 import { DEFAULT_TIMEOUT_MS, withTimeout } from './with-timeout.ts'
 
 export interface ReadAnswerOptions {
@@ -42,6 +43,29 @@ function requestHeaders(options: ReadAnswerOptions): Record<string, string> {
   return out
 }
 
+/**
+ * Resolves with the answer once `body` ended; or at once, with what arrived so far, when the head
+ * says it is an event stream (which never ends), closing the connection with `close`.
+ */
+function answerWith(
+  resolve: (answer: PlainAnswer) => void,
+  body: NodeJS.ReadableStream,
+  status: number,
+  headers: IncomingHttpHeaders,
+  close: () => void,
+): void {
+  if (isEventStream(headers)) {
+    resolve({ status, headers, body: '', stream: true })
+    close()
+    return
+  }
+  const chunks: Buffer[] = []
+  body.on('data', (chunk: Buffer) => chunks.push(chunk))
+  body.once('end', () =>
+    resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8'), stream: false }),
+  )
+}
+
 function readHttp1(url: URL, options: ReadAnswerOptions): { answer: Promise<PlainAnswer>; close(): void } {
   const request = http.request(url, { agent: false, headers: requestHeaders(options) })
   const answer = new Promise<PlainAnswer>((resolve, reject) => {
@@ -49,18 +73,7 @@ function readHttp1(url: URL, options: ReadAnswerOptions): { answer: Promise<Plai
     request.on('error', reject)
     request.once('response', (response) => {
       response.on('error', reject)
-      const status = response.statusCode ?? 0
-      const { headers } = response
-      if (isEventStream(headers)) {
-        resolve({ status, headers, body: '', stream: true })
-        request.destroy()
-        return
-      }
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.once('end', () =>
-        resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8'), stream: false }),
-      )
+      answerWith(resolve, response, response.statusCode ?? 0, response.headers, () => request.destroy())
     })
     request.end()
   })
@@ -70,34 +83,13 @@ function readHttp1(url: URL, options: ReadAnswerOptions): { answer: Promise<Plai
 function readHttp2(url: URL, options: ReadAnswerOptions): { answer: Promise<PlainAnswer>; close(): void } {
   const session = http2.connect(url.origin)
   const answer = new Promise<PlainAnswer>((resolve, reject) => {
-    session.on('error', reject)
     const stream = session.request({
       ':method': 'GET',
       ':path': `${url.pathname}${url.search}`,
       ...requestHeaders(options),
     })
-    stream.on('error', reject)
-    let responded = false
-    stream.once('close', () => {
-      if (!responded) reject(new Error('the HTTP/2 stream closed before the response head'))
-    })
-    stream.once('response', (head) => {
-      responded = true
-      const status = Number(head[':status'])
-      const headers: IncomingHttpHeaders = {}
-      for (const [name, value] of Object.entries(head)) {
-        if (!name.startsWith(':') && value !== undefined) headers[name] = value as string | string[]
-      }
-      if (isEventStream(headers)) {
-        resolve({ status, headers, body: '', stream: true })
-        stream.close(http2.constants.NGHTTP2_CANCEL)
-        return
-      }
-      const chunks: Buffer[] = []
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-      stream.once('end', () =>
-        resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8'), stream: false }),
-      )
+    onHttp2Response(session, stream, reject, (status, headers) => {
+      answerWith(resolve, stream, status, headers, () => stream.close(http2.constants.NGHTTP2_CANCEL))
     })
     stream.end()
   })

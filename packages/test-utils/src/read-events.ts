@@ -2,7 +2,8 @@
  * Reads an event stream over a real socket with a real parser (`eventsource-parser`): never by
  * splitting on '\n', which breaks wherever a chunk boundary falls inside a line or inside a
  * multi-byte character. HTTP/1.1 goes through `node:http` (raw headers, and reading can be
- * paused to play a slow client); HTTP/2 through a `node:http2` client session (h2c).
+ * paused to play a slow client); HTTP/2 through a `node:http2` client session (h2c, or TLS for
+ * an `https:` URL).
  *
  * Every wait has a deadline. Each reader owns its connection (its own agent or session), so
  * `close()` really closes the socket and a paused reader really stops reading.
@@ -23,8 +24,10 @@ export interface OpenEventStreamOptions {
   headers?: Readonly<Record<string, string | Buffer>> | undefined
   /** Aborting closes the connection. */
   signal?: AbortSignal | undefined
-  /** Use HTTP/2 without TLS (h2c, prior knowledge). Default: HTTP/1.1. */
+  /** Use HTTP/2: without TLS (h2c, prior knowledge) for `http:` URLs, over TLS for `https:`. Default: HTTP/1.1. */
   http2?: boolean | undefined
+  /** With `http2` and an `https:` URL: the certificate (PEM) to trust, such as the test's own self-signed one. */
+  ca?: string | undefined
   /** Deadline for the response head, in ms. Default 5000. */
   timeoutMs?: number | undefined
   /**
@@ -88,8 +91,8 @@ interface Transport {
   close(): Promise<void>
 }
 
-/** Collects the parsed body; shared by the HTTP/1.1 and HTTP/2 transports. */
-class Reader implements EventStreamReader {
+/** Collects the parsed body; shared by the HTTP/1.1 and HTTP/2 transports and `readResponse`. */
+export class Reader implements EventStreamReader {
   status = 0
   headers: IncomingHttpHeaders = {}
   rawHeaders: string[] = []
@@ -292,8 +295,39 @@ function openHttp1(url: URL, options: OpenEventStreamOptions, reader: Reader): P
   })
 }
 
+/**
+ * Calls `onHead` with the status and the headers (pseudo-headers left out; also as raw name,
+ * value pairs) of the response to an HTTP/2 `stream`, or `fail` if the session or the stream
+ * errors, or if the stream closes before the head: closing it first (a reader whose signal
+ * aborted) emits no 'error', so it settles on 'close'.
+ */
+export function onHttp2Response(
+  session: http2.ClientHttp2Session,
+  stream: http2.ClientHttp2Stream,
+  fail: (error: Error) => void,
+  onHead: (status: number, headers: IncomingHttpHeaders, rawHeaders: string[]) => void,
+): void {
+  session.on('error', fail)
+  stream.on('error', fail)
+  let responded = false
+  stream.once('close', () => {
+    if (!responded) fail(new Error('the HTTP/2 stream closed before the response head'))
+  })
+  stream.once('response', (head) => {
+    responded = true
+    const headers: IncomingHttpHeaders = {}
+    const rawHeaders: string[] = []
+    for (const [name, value] of Object.entries(head)) {
+      if (name.startsWith(':') || value === undefined) continue
+      headers[name] = value as string | string[]
+      for (const one of Array.isArray(value) ? value : [value]) rawHeaders.push(name, String(one))
+    }
+    onHead(Number(head[':status']), headers, rawHeaders)
+  })
+}
+
 function openHttp2(url: URL, options: OpenEventStreamOptions, reader: Reader): Promise<void> {
-  const session = http2.connect(url.origin)
+  const session = http2.connect(url.origin, options.ca === undefined ? {} : { ca: options.ca })
   const sessionClosed = new Promise<void>((resolve) => session.once('close', resolve))
   const stream = session.request({
     ':method': 'GET',
@@ -315,22 +349,9 @@ function openHttp2(url: URL, options: OpenEventStreamOptions, reader: Reader): P
       reader.finish('aborted')
       reject(error)
     }
-    session.on('error', fail)
-    stream.on('error', fail)
-    // Closing the reader before the head (its signal aborting) emits no 'error': settle on 'close'.
-    let responded = false
-    stream.once('close', () => {
-      if (!responded) fail(new Error('the HTTP/2 stream closed before the response head'))
-    })
-    stream.once('response', (head) => {
-      responded = true
-      const headers: IncomingHttpHeaders = {}
-      for (const [name, value] of Object.entries(head)) {
-        if (name.startsWith(':') || value === undefined) continue
-        headers[name] = value as string | string[]
-        for (const one of Array.isArray(value) ? value : [value]) reader.rawHeaders.push(name, String(one))
-      }
-      reader.status = Number(head[':status'])
+    onHttp2Response(session, stream, fail, (status, headers, rawHeaders) => {
+      reader.rawHeaders.push(...rawHeaders)
+      reader.status = status
       reader.headers = headers
       reader.httpVersion = '2.0'
       stream.on('data', (chunk: Buffer) => reader.feed(chunk))
@@ -373,4 +394,15 @@ export async function openEventStream(
     throw error
   }
   return reader
+}
+
+/**
+ * The response's header names as received, lower-case, a repeated header once per time it was
+ * sent: a framework default sent next to the adapter's value shows up twice.
+ *
+ * @example
+ * expect(headerNames(reader).filter((name) => name === 'cache-control')).toHaveLength(1)
+ */
+export function headerNames(reader: Pick<EventStreamReader, 'rawHeaders'>): string[] {
+  return reader.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
 }

@@ -14,12 +14,10 @@ export async function hubRoute(
   req: NodeRequest,
   res: NodeResponse,
 ): Promise<void> {
-  const decision = await decideHubRoute(req, {
-    hub: fixture.hub,
-    topics: () => fixture.topicsOf(url),
-    authorize: (_req, context) => fixture.authorize(url, context),
-    key: () => fixture.key(url),
-  })
+  const decision = await decideHubRoute(
+    req,
+    fixture.hubOptions(() => url),
+  )
   if (decision.kind === 'refuse') {
     const { status, headers, body } = decision.response
     res.writeHead(status, headers)

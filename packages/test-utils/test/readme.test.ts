@@ -3,26 +3,17 @@
  * files of `test/readme/` (checked both ways), and each file is imported here with `PORT=0` and
  * read by a real client over a real socket.
  */
-import { once } from 'node:events'
-import type http from 'node:http'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import {
   expectReadmeShowsExamples,
   expectReadmeShowsFiles,
   openEventStream,
-  readWithEventSource,
-  runExample,
+  useReadmeExamples,
   withTimeout,
 } from '../src/index.ts'
 
 const examples = new URL('./readme/', import.meta.url)
-let cleanup: Array<() => unknown> = []
-
-afterEach(async () => {
-  const steps = cleanup.reverse()
-  cleanup = []
-  for (const step of steps) await step()
-})
+const readme = useReadmeExamples(import.meta.url)
 
 it('the READMEs show the example files, and nothing else', () => {
   const core = new URL('../../core/README.md', import.meta.url)
@@ -39,52 +30,33 @@ it('the READMEs show the example files, and nothing else', () => {
   ])
 })
 
-async function run(name: string): Promise<{ url: string; server: http.Server }> {
-  const example = await runExample(new URL(name, examples))
-  cleanup.push(() => example.close())
-  return example
-}
-
 it('core-clock.ts: an EventSource gets the server time', async () => {
-  const { url } = await run('core-clock.ts')
-  const source = await readWithEventSource(url, { eventNames: ['tick'] })
-  cleanup.push(() => source.close())
-  const [tick] = await source.waitFor(1)
-  expect(tick!.type).toBe('tick')
-  expect(new Date(tick!.data).toISOString()).toBe(tick!.data)
+  const { url } = await readme.run('core-clock.ts')
+  await readme.expectTicks(url, 1)
 })
 
 it('core-hub.ts: a POST reaches subscribers, and SIGTERM ends the streams and the server', async () => {
-  const before = new Set(process.listeners('SIGTERM'))
-  const { url, server } = await run('core-hub.ts')
-  const [shutdown] = process.listeners('SIGTERM').filter((listener) => !before.has(listener))
-  expect(shutdown).toBeDefined()
-  cleanup.push(() => process.off('SIGTERM', shutdown!))
-
-  const reader = await openEventStream(url)
-  cleanup.push(() => reader.close())
-  const posted = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) })
+  const example = await readme.run('core-hub.ts')
+  const reader = await readme.open(example.url)
+  const posted = await fetch(example.url, { method: 'POST', signal: AbortSignal.timeout(5000) })
   const id = await withTimeout(posted.text(), 5000, 'the POST body')
   expect(await reader.next()).toEqual({ id, event: 'news', data: '{"title":"hello"}' })
 
-  const closed = once(server, 'close')
-  await withTimeout(Promise.resolve(shutdown!('SIGTERM')), 5000, 'the SIGTERM handler')
+  await readme.shutDown(example, 5000)
   expect(await reader.waitForEnd()).toBe('end')
   expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
-  await withTimeout(closed, 2000, 'server.close() after hub.close()')
 })
 
 it('core-paced.ts: a per-client stream paced by stream.ready(), and an export paced by hub.ready()', async () => {
-  const { url } = await run('core-paced.ts')
-  const tokens = await openEventStream(`${url}/answer`, { keepEvents: false })
-  cleanup.push(() => tokens.close())
+  const { url } = await readme.run('core-paced.ts')
+  const tokens = await readme.open(`${url}/answer`, { keepEvents: false })
   expect(await tokens.waitForEnd(30_000)).toBe('end')
   expect(tokens.eventCount).toBe(10_000)
 
   const readers = await Promise.all(
     [1, 2, 3].map(() => openEventStream(`${url}/export`, { keepEvents: false })),
   )
-  cleanup.push(() => Promise.all(readers.map((reader) => reader.close())))
+  readme.defer(() => Promise.all(readers.map((reader) => reader.close())))
   await Promise.all(readers.map((reader) => reader.waitForComments(1)))
   const posted = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(30_000) })
   expect(await withTimeout(posted.text(), 30_000, 'the export to finish')).toBe('done')

@@ -94,13 +94,14 @@ export function describeExampleRoutes({ framework, start }: ExampleUnderTest): v
         .map((event) => JSON.parse(event.data).text)
 
     it('serves the live page and its files', async () => {
-      const files = [
-        ['/', 'text/html', '<script src="/app.js"'],
-        ['/app.js', 'text/javascript', 'new EventSource('],
-        ['/style.css', 'text/css', '.pill'],
-        ['/favicon.svg', 'image/svg+xml', '<svg'],
-      ] as const
-      for (const [path, type, content] of files) {
+      // Each path, the start of its content type, and a piece of its content.
+      const files: Record<string, [type: string, content: string]> = {
+        '/': ['text/html', '<script src="/app.js"'],
+        '/app.js': ['text/javascript', 'new EventSource('],
+        '/style.css': ['text/css', '.pill'],
+        '/favicon.svg': ['image/svg+xml', '<svg'],
+      }
+      for (const [path, [type, content]] of Object.entries(files)) {
         const response = await fetch(`${server.url}${path}`)
         expect(response.status, path).toBe(200)
         expect(response.headers.get('content-type'), path).toContain(type)
