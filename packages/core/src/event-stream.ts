@@ -45,9 +45,10 @@ export type OverflowPolicy = 'close' | 'drop'
 
 /**
  * Why a stream ended: the client left, the server closed it, it stayed congested past
- * `slowAfterMs` (`'slow'`), or its queue passed `maxBufferedBytes` (`'overflow'`), under `'close'`.
+ * `slowAfterMs` (`'slow'`), its queue passed `maxBufferedBytes` (`'overflow'`), under `'close'`,
+ * or a hub's `revoke()` took its access away (`'revoked'`).
  */
-export type CloseReason = 'client' | 'server' | 'slow' | 'overflow'
+export type CloseReason = 'client' | 'server' | 'slow' | 'overflow' | 'revoked'
 
 export interface EventStreamOptions {
   /** The request's raw `Last-Event-ID` header; read with `readLastEventId` (a bad value counts as absent). */
@@ -368,6 +369,11 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.#finish('overflow')
   }
 
+  /** @internal Closes the stream as revoked (what it was already sent still goes out). */
+  revoke(): void {
+    this.#finish('revoked')
+  }
+
   /**
    * @internal Moves the stream to another heartbeat: a hub's, `null` for none, `undefined`
    * for the stream's own again.
@@ -468,7 +474,7 @@ export class EventStreamImpl<M extends object = DefaultEventMap> implements Even
     this.#closeReason = reason
     // Events `send()` accepted are delivered on a server close (a last `done`, a hub's final
     // event and retry); a client gone or an overflow has nobody, or no room, to take them.
-    if (reason === 'server' && this.#queue) {
+    if ((reason === 'server' || reason === 'revoked') && this.#queue) {
       try {
         this.#sink.write(concat(this.#queue, this.#queuedBytes))
       } catch (error) {

@@ -178,6 +178,39 @@ describe('decideHubRoute', () => {
     expect(errors).toHaveLength(2)
   })
 
+  it('carries the principal and tags of a Grant to the subscription, and fails closed on a bad one', async () => {
+    hub = createHub({ heartbeat: false })
+    const errors: unknown[] = []
+    hub.on('error', (error) => errors.push(error))
+    const route = (verdict: unknown) => ({ hub, topics: () => ['a'], authorize: () => verdict as never })
+    expect(
+      await decideHubRoute<FakeRequest>(
+        { topics: [] },
+        route({ allow: true, principal: 'ann', tags: ['editor'] }),
+      ),
+    ).toMatchObject({ kind: 'subscribe', topics: ['a'], principal: 'ann', tags: ['editor'] })
+    expect(await decideHubRoute<FakeRequest>({ topics: [] }, route(true))).toMatchObject({
+      kind: 'subscribe',
+      principal: undefined,
+      tags: undefined,
+    })
+    for (const verdict of [
+      { allow: false },
+      { allow: 'yes' },
+      { allow: true, principal: '' },
+      { allow: true, tags: 'x' },
+    ]) {
+      expect(
+        await decideHubRoute<FakeRequest>({ topics: [] }, route(verdict)),
+        JSON.stringify(verdict),
+      ).toMatchObject({
+        kind: 'refuse',
+        response: { status: 500, body: '{"error":"internal error"}' },
+      })
+    }
+    expect(errors).toHaveLength(4)
+  })
+
   it('checks the topics before authorize: a bad or too long list is a 400 and authorize never runs', async () => {
     hub = createHub({ heartbeat: false, maxTopicsPerStream: 3 })
     let ran = 0

@@ -12,7 +12,13 @@
 import { SseError } from './errors.ts'
 import type { DefaultEventMap } from './event-map.ts'
 import type { EventStreamOptions } from './event-stream.ts'
-import { describeInvalidTopic, type Hub, type HubEntry } from './hub.ts'
+import {
+  describeInvalidTopic,
+  type Hub,
+  type HubEntry,
+  MAX_PRINCIPAL_LENGTH,
+  MAX_TAGS_PER_STREAM,
+} from './hub.ts'
 
 /** How to refuse a request: status, optional body (a string is sent as text, anything else as JSON), headers. */
 export interface Refusal {
@@ -22,12 +28,23 @@ export interface Refusal {
 }
 
 /**
- * What `authorize` returns: `true` to allow, `false` for 403, or a `Refusal` for any other answer
- * (`{ status: 401, body: { error: 'login required' } }`, `{ status: 204 }`). It fails closed:
- * anything else (`undefined` from a forgotten `return`, `null`, `user?.canRead` with no user, a
- * number, a string) is a 500 with a generic body, and the hub's `error` event gets the detail.
+ * An allow that says who the reader is: the stream carries its `principal` and `tags`, for
+ * `hub.revoke()` and `hub.presence()`. Only `allow: true` allows.
  */
-export type AuthorizeResult = boolean | Refusal
+export interface Grant {
+  readonly allow: true
+  readonly principal?: string | undefined
+  readonly tags?: readonly string[] | undefined
+}
+
+/**
+ * What `authorize` returns: `true` or a `Grant` (`{ allow: true, principal: user.id }`) to
+ * allow, `false` for 403, or a `Refusal` for any other answer (`{ status: 401, body: { error:
+ * 'login required' } }`, `{ status: 204 }`). It fails closed: anything else (`undefined` from a
+ * forgotten `return`, `null`, `user?.canRead` with no user, a number, a string, `{}`) is a 500
+ * with a generic body, and the hub's `error` event gets the detail.
+ */
+export type AuthorizeResult = boolean | Refusal | Grant
 
 /** What `authorize` is told besides the request. */
 export interface AuthorizeContext {
@@ -72,6 +89,9 @@ export type HubRouteDecision =
       readonly topics: readonly string[]
       readonly filter: ((entry: HubEntry) => boolean) | undefined
       readonly key: string | undefined
+      /** From a `Grant`: who reads the stream, and its tags. */
+      readonly principal: string | undefined
+      readonly tags: readonly string[] | undefined
     }
   | { readonly kind: 'refuse'; readonly response: RefusalResponse }
 
@@ -112,6 +132,7 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
   options: HubRouteOptions<Req, M>,
 ): Promise<HubRouteDecision> {
   const { hub } = options
+  let grant: Grant | undefined
   let topics: readonly string[]
   try {
     topics = await options.topics(request)
@@ -133,7 +154,18 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
       return internalError(hub, error)
     }
     if (verdict === false) return refuse({ status: 403, body: { error: 'forbidden' } })
-    if (verdict !== true) {
+    if (isGrant(verdict)) {
+      grant = verdict
+      const problem = grantProblem(verdict)
+      if (problem)
+        return internalError(
+          hub,
+          new SseError(
+            'SSE_INVALID_OPTION',
+            `authorize returned a Grant with ${problem}; the request was refused with 500`,
+          ),
+        )
+    } else if (verdict !== true) {
       if (isRefusal(verdict)) return refuse(verdict)
       return internalError(
         hub,
@@ -164,7 +196,14 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
       headers: { 'Retry-After': String(LIMIT_RETRY_AFTER_S) },
     })
   }
-  return { kind: 'subscribe', topics, filter: options.filter?.(request), key }
+  return {
+    kind: 'subscribe',
+    topics,
+    filter: options.filter?.(request),
+    key,
+    principal: grant?.principal,
+    tags: grant?.tags,
+  }
 }
 
 /** Bodies of the refusals an `authorize` throws, by status: the error's own message is never sent. */
@@ -194,6 +233,21 @@ function refuse(refusal: Refusal): HubRouteDecision {
 function internalError(hub: Pick<Hub, 'reportError'>, error: unknown): HubRouteDecision {
   hub.reportError(error)
   return refuse({ status: 500, body: { error: 'internal error' } })
+}
+
+function isGrant(value: unknown): value is Grant {
+  return typeof value === 'object' && value !== null && (value as { allow?: unknown }).allow === true
+}
+
+/** What is wrong with a Grant's principal or tags, if anything (what `hub.subscribe` would reject). */
+function grantProblem(grant: Grant): string | undefined {
+  const { principal, tags } = grant
+  const name = (value: unknown) =>
+    typeof value === 'string' && value !== '' && value.length <= MAX_PRINCIPAL_LENGTH
+  if (principal !== undefined && !name(principal)) return `principal ${JSON.stringify(principal)}`
+  if (tags !== undefined && (!Array.isArray(tags) || tags.length > MAX_TAGS_PER_STREAM || !tags.every(name)))
+    return `tags ${JSON.stringify(tags)}`
+  return undefined
 }
 
 function isRefusal(value: unknown): value is Refusal {

@@ -996,3 +996,126 @@ describe('hub: a broker’s contract as the hub relies on it', () => {
     expect(events(client.sink)).toEqual([{ id: 'e-2', event: undefined, data: 'two' }])
   })
 })
+
+describe('hub: principals, tags, revoke and presence', () => {
+  function reader(hub: Hub, topics: string[], principal?: string, tags?: string[], lastEventId?: string) {
+    const sink = createMemorySink()
+    const stream = createEventStream(sink, { heartbeat: false, lastEventId })
+    const ready = hub.subscribe(stream, { topics, principal, tags })
+    return { sink, stream, ready }
+  }
+
+  it('closes exactly the streams of a principal, after their last event and retry, with the reason revoked', async () => {
+    const hub = hubFor({ retry: false })
+    const reasons: string[] = []
+    hub.on('unsubscribe', ({ reason }) => reasons.push(reason))
+    const ann = [reader(hub, ['a'], 'ann'), reader(hub, ['b'], 'ann')]
+    const bob = reader(hub, ['a'], 'bob')
+    const nobody = reader(hub, ['a'])
+    await Promise.all([...ann, bob, nobody].map((client) => client.ready))
+    expect(hub.revoke({ principal: 'ann' }, { event: { event: 'revoked', data: 'bye' }, retry: 9000 })).toBe(
+      2,
+    )
+    for (const client of ann) {
+      expect(client.stream.closeReason).toBe('revoked')
+      expect(events(client.sink)).toEqual([{ event: 'revoked', data: 'bye', id: undefined }])
+      expect(retries(client.sink)).toEqual([9000])
+    }
+    expect(bob.stream.closed).toBe(false)
+    expect(nobody.stream.closed).toBe(false)
+    expect(reasons).toEqual(['revoked', 'revoked'])
+    expect(hub.size).toBe(2)
+    expect(hub.revoke({ principal: 'ann' })).toBe(0)
+  })
+
+  it('selects by tag and topic together, and counts presence per topic and principal', async () => {
+    const hub = hubFor({ retry: false })
+    const clients = [
+      reader(hub, ['doc'], 'ann', ['editor']),
+      reader(hub, ['doc'], 'ann', ['editor']),
+      reader(hub, ['doc', 'chat'], 'bob', ['viewer', 'editor']),
+      reader(hub, ['chat'], 'cid', ['editor']),
+      reader(hub, ['doc']),
+    ]
+    await Promise.all(clients.map((client) => client.ready))
+    expect(hub.presence('doc')).toEqual({
+      streams: 4,
+      principals: new Map([
+        ['ann', 2],
+        ['bob', 1],
+      ]),
+    })
+    expect(hub.presence('none')).toEqual({ streams: 0, principals: new Map() })
+    // Editors of 'doc' only: not cid's 'chat' stream, not the anonymous one.
+    expect(hub.revoke({ tag: 'editor', topic: 'doc' })).toBe(3)
+    expect(clients.map((client) => client.stream.closed)).toEqual([true, true, true, false, false])
+    expect(hub.presence('doc')).toEqual({ streams: 1, principals: new Map() })
+    expect(hub.presence('chat')).toEqual({ streams: 1, principals: new Map([['cid', 1]]) })
+  })
+
+  it('resets, never replays, a revoked principal resuming from before the revocation', async () => {
+    const hub = hubFor({ retry: false })
+    const first = await hub.publish('t', { data: 'allowed' })
+    const ann = reader(hub, ['t'], 'ann')
+    await ann.ready
+    hub.revoke({ principal: 'ann' })
+    await hub.publish('t', { data: 'published while revoked' })
+    // Allowed again later (authorize said so), with the id it had: no replay of the gap.
+    const back = reader(hub, ['t'], 'ann', undefined, first)
+    await back.ready
+    const [notice] = events(back.sink)
+    expect(notice?.event).toBe(RESET_EVENT)
+    expect(JSON.parse(notice!.data)).toEqual({ reason: 'revoked', lastEventId: first })
+    await hub.publish('t', { data: 'live' })
+    await tick()
+    expect(
+      events(back.sink)
+        .slice(1)
+        .map((event) => event.data),
+    ).toEqual(['live'])
+    // Another principal with the same id is replayed as ever.
+    const bob = reader(hub, ['t'], 'bob', undefined, first)
+    await bob.ready
+    expect(events(bob.sink).map((event) => event.data)).toEqual(['published while revoked', 'live'])
+    // And ann, once back and resuming from an id after the revocation, is replayed too.
+    const lastLive = events(back.sink).at(-1)!.id!
+    await hub.publish('t', { data: 'after' })
+    const again = reader(hub, ['t'], 'ann', undefined, lastLive)
+    await again.ready
+    expect(events(again.sink).map((event) => event.data)).toEqual(['after'])
+  })
+
+  it('rejects bad selectors, principals, tags and options with SseError codes, closing nothing', async () => {
+    const hub = hubFor()
+    const client = reader(hub, ['t'], 'ann')
+    await client.ready
+    const codeOf = (run: () => unknown) => {
+      try {
+        run()
+      } catch (error) {
+        return error instanceof SseError ? error.code : 'not an SseError'
+      }
+      return 'no error'
+    }
+    expect(codeOf(() => hub.revoke({}))).toBe('SSE_INVALID_OPTION')
+    expect(codeOf(() => hub.revoke({ user: 'ann' } as never))).toBe('SSE_INVALID_OPTION')
+    expect(codeOf(() => hub.revoke({ principal: '' }))).toBe('SSE_INVALID_OPTION')
+    expect(codeOf(() => hub.revoke(null as never))).toBe('SSE_INVALID_OPTION')
+    expect(codeOf(() => hub.revoke({ principal: 'ann' }, { retry: -1 }))).toBe('SSE_INVALID_RETRY')
+    expect(codeOf(() => hub.revoke({ principal: 'ann' }, { event: { event: 'a\nb', data: '' } }))).toBe(
+      'SSE_INVALID_EVENT_NAME',
+    )
+    expect(client.stream.closed).toBe(false)
+    for (const [principal, tags] of [
+      ['', undefined],
+      ['x'.repeat(257), undefined],
+      ['ann', Array.from({ length: 33 }, (_, i) => `t${i}`)],
+      ['ann', ['']],
+    ] as const) {
+      const bad = reader(hub, ['t'], principal, tags as string[] | undefined)
+      await expect(bad.ready).rejects.toMatchObject({ code: 'SSE_INVALID_OPTION' })
+      expect(bad.stream.closed).toBe(true)
+    }
+    expect(hub.size).toBe(1)
+  })
+})

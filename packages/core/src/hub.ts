@@ -41,8 +41,12 @@ export const RESET_EVENT = 'sse-reset'
 
 /** The data of a `sse-reset` event. */
 export interface ResetNotice {
-  /** `epoch`: history was lost (server restart, flushed store); `trimmed`: the events are no longer kept; `unknown`: the id is not one of ours. */
-  readonly reason: ResetReason
+  /**
+   * `epoch`: history was lost (server restart, flushed store); `trimmed`: the events are no
+   * longer kept; `unknown`: the id is not one of ours; `revoked`: the client's access was revoked
+   * after that id, so it is not replayed what was published since (refetch what it may see now).
+   */
+  readonly reason: ResetReason | 'revoked'
   /** The id the client sent. */
   readonly lastEventId: string
 }
@@ -120,7 +124,40 @@ export interface SubscribeOptions {
   filter?: ((entry: HubEntry) => boolean) | undefined
   /** Whose stream this is (a client address, a user id), for `maxStreamsPerKey`. */
   key?: string | undefined
+  /**
+   * Who reads it (a user id, a session id), for `revoke({ principal })` and `presence()`. What
+   * `authorize` decided, typically. At most 256 characters.
+   */
+  principal?: string | undefined
+  /** Labels for `revoke({ tag })` (a role, a tenant, a plan). At most 32, of 256 characters each. */
+  tags?: readonly string[] | undefined
 }
+
+/** Which streams `revoke()` closes: those matching every field given (at least one). */
+export interface RevokeSelector {
+  readonly principal?: string | undefined
+  readonly tag?: string | undefined
+  readonly topic?: string | undefined
+}
+
+export interface RevokeOptions {
+  /** A last event sent to each revoked stream before it closes (e.g. `{ event: 'revoked', data: '' }`). */
+  event?: { event?: string; data: unknown } | undefined
+  /** A `retry:` (ms) sent before it closes, for the client's reconnection (which `authorize` then answers). Default: none. */
+  retry?: number | undefined
+}
+
+/** Who watches a topic, on this hub. */
+export interface Presence {
+  /** Streams subscribed to the topic. */
+  readonly streams: number
+  /** Streams per principal, for the streams that have one. */
+  readonly principals: ReadonlyMap<string, number>
+}
+
+/** Most tags on one stream, and the longest principal or tag. */
+export const MAX_TAGS_PER_STREAM = 32
+export const MAX_PRINCIPAL_LENGTH = 256
 
 export interface HubCloseOptions {
   /** A last event sent to every stream before it closes (e.g. `{ event: 'shutdown', data: '' }`). */
@@ -197,6 +234,20 @@ export interface Hub<M extends object = DefaultEventMap> {
   /** What the hub holds at most (from its options). */
   readonly limits: HubLimits
   /**
+   * Closes the streams that match `selector` (by `principal`, `tag` and/or `topic`), now, with
+   * the close reason `'revoked'`, after an optional last event and `retry:`; returns how many.
+   * A revoked client that reconnects goes through `authorize` again, and is not replayed what was
+   * published after the revocation on the strength of an older `Last-Event-ID`: a stream of that
+   * principal or tag resuming from before it gets an `sse-reset` (`revoked`) instead. This hub
+   * only: over several instances, revoke on each (or through the broker, where it supports it).
+   *
+   * @example
+   * hub.revoke({ principal: userId }, { event: { event: 'logout', data: '' } })
+   */
+  revoke(selector: RevokeSelector, options?: RevokeOptions): number
+  /** The streams of `topic` now, and per principal for those subscribed with one. */
+  presence(topic: string): Presence
+  /**
    * Reports an error to the hub's `error` listeners (to stderr when there is none). For code
    * around the hub, such as an adapter's `authorize` step whose error must not reach the client.
    */
@@ -229,6 +280,8 @@ interface Subscription {
   pendingBytes: number
   /** Congested and not (yet) slow: a paced publisher of its topics waits for it. */
   holding: boolean
+  readonly principal: string | undefined
+  readonly tags: readonly string[] | undefined
 }
 
 /**
@@ -271,6 +324,72 @@ function concatFrames(items: readonly Item[]): Uint8Array {
 
 function seen(watermark: LogPosition | undefined, entry: BrokerEntry): boolean {
   return watermark !== undefined && watermark.epoch === entry.epoch && entry.seq <= watermark.seq
+}
+
+/** Revocations remembered for the resume check (the most recent ones). */
+const MAX_REVOCATIONS = 10_000
+const EMPTY: ReadonlySet<Subscription> = new Set()
+
+function addTo(index: Map<string, Set<Subscription>>, key: string, sub: Subscription): void {
+  const set = index.get(key)
+  if (set) set.add(sub)
+  else index.set(key, new Set([sub]))
+}
+
+function removeFrom(index: Map<string, Set<Subscription>>, key: string, sub: Subscription): void {
+  const set = index.get(key)
+  set?.delete(sub)
+  if (set?.size === 0) index.delete(key)
+}
+
+function validName(what: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '' && value.length <= MAX_PRINCIPAL_LENGTH) return value
+  throw new SseError(
+    'SSE_INVALID_OPTION',
+    `${what} must be a non-empty string of at most ${MAX_PRINCIPAL_LENGTH} characters, got ${JSON.stringify(value)}`,
+  )
+}
+
+/** Throws `SSE_INVALID_OPTION` for a principal or tag list a stream cannot carry. */
+function validatePrincipalAndTags(principal: unknown, tags: unknown): void {
+  if (principal !== undefined) validName('principal', principal)
+  if (tags === undefined) return
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS_PER_STREAM) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      `tags must be an array of at most ${MAX_TAGS_PER_STREAM} strings, got ${Array.isArray(tags) ? `${tags.length} of them` : JSON.stringify(tags)}`,
+    )
+  }
+  for (const tag of tags) validName('a tag', tag)
+}
+
+function validSelector(selector: unknown): RevokeSelector {
+  if (typeof selector !== 'object' || selector === null) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      `revoke() needs a selector such as { principal }, got ${JSON.stringify(selector)}`,
+    )
+  }
+  const known = new Set(['principal', 'tag', 'topic'])
+  const given = Object.entries(selector).filter(([, value]) => value !== undefined)
+  const unknown = given.filter(([name]) => !known.has(name)).map(([name]) => name)
+  if (unknown.length > 0) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      `revoke() selects by principal, tag and topic, not by ${unknown.join(', ')}`,
+    )
+  }
+  if (given.length === 0) {
+    throw new SseError(
+      'SSE_INVALID_OPTION',
+      'revoke() needs at least one of principal, tag or topic: it never closes every stream',
+    )
+  }
+  const { principal, tag, topic } = selector as RevokeSelector
+  if (principal !== undefined) validName('principal', principal)
+  if (tag !== undefined) validName('tag', tag)
+  if (topic !== undefined) validName('topic', topic)
+  return { principal, tag, topic }
 }
 
 function jitter(range: { min: number; max: number }): number {
@@ -345,6 +464,16 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly limits: HubLimits
   /** Streams per `key`, for keys with at least one. */
   readonly #byKey = new Map<string, number>()
+  /** Streams per principal and per tag, for those with one: what `revoke()` looks up. */
+  readonly #byPrincipal = new Map<string, Set<Subscription>>()
+  readonly #byTag = new Map<string, Set<Subscription>>()
+  /**
+   * Where the log stood when a principal (`p:…`) or tag (`t:…`) was last revoked: a stream of
+   * theirs resuming from before it is reset, not replayed. The most recent `MAX_REVOCATIONS`.
+   */
+  readonly #revokedAt = new Map<string, LogPosition>()
+  /** The newest entry this hub has seen, live or published: the log's position as far as it knows. */
+  #lastSeen: LogPosition | undefined
   #stats = {
     published: 0,
     delivered: 0,
@@ -467,6 +596,61 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     return this.#byKey.get(key) ?? 0
   }
 
+  revoke(selector: RevokeSelector, options: RevokeOptions = {}): number {
+    const { principal, tag, topic } = validSelector(selector)
+    const retry = options.retry
+    if (retry !== undefined && !(Number.isSafeInteger(retry) && retry >= 0)) {
+      throw new SseError(
+        'SSE_INVALID_RETRY',
+        `revoke({ retry }) needs integer milliseconds >= 0, got ${String(retry)}`,
+      )
+    }
+    // Framed before anything changes: a bad last event leaves every stream as it was.
+    const final = encodeFrame(
+      (options.event ? formatEvent(options.event, this.#serializer) : '') +
+        (retry === undefined ? '' : formatEvent({ retry })),
+    )
+    // Where the log stands: a stream of theirs resuming from before it is reset, not replayed.
+    if (this.#lastSeen) {
+      if (principal !== undefined) this.#markRevoked(`p:${principal}`, this.#lastSeen)
+      if (tag !== undefined) this.#markRevoked(`t:${tag}`, this.#lastSeen)
+    }
+    const sets = [
+      principal === undefined ? undefined : (this.#byPrincipal.get(principal) ?? EMPTY),
+      tag === undefined ? undefined : (this.#byTag.get(tag) ?? EMPTY),
+      topic === undefined ? undefined : (this.#byTopic.get(topic) ?? EMPTY),
+    ].filter((set) => set !== undefined)
+    const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a))
+    const matches = [...smallest].filter(
+      (sub) =>
+        (principal === undefined || sub.principal === principal) &&
+        (tag === undefined || (sub.tags?.includes(tag) ?? false)) &&
+        (topic === undefined || (sub.topicSet ? sub.topicSet.has(topic) : sub.topics[0] === topic)),
+    )
+    for (const sub of matches) {
+      if (final.length > 0) sub.stream.writeFrame(final)
+      sub.stream.revoke()
+    }
+    return matches.length
+  }
+
+  presence(topic: string): Presence {
+    const subs = this.#byTopic.get(topic)
+    const principals = new Map<string, number>()
+    for (const sub of subs ?? []) {
+      if (sub.principal !== undefined) principals.set(sub.principal, (principals.get(sub.principal) ?? 0) + 1)
+    }
+    return { streams: subs?.size ?? 0, principals }
+  }
+
+  #markRevoked(key: string, at: LogPosition): void {
+    this.#revokedAt.delete(key)
+    this.#revokedAt.set(key, { epoch: at.epoch, seq: at.seq })
+    if (this.#revokedAt.size > MAX_REVOCATIONS) {
+      this.#revokedAt.delete(this.#revokedAt.keys().next().value as string)
+    }
+  }
+
   reportError(error: unknown): void {
     this.#emit('error', error)
   }
@@ -507,6 +691,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     let topics: string[]
     try {
       topics = this.#validTopics(options?.topics)
+      validatePrincipalAndTags(options.principal, options.tags)
     } catch (error) {
       // The response is already a stream: end it rather than leave it open and subscribed to nothing.
       impl.close()
@@ -555,6 +740,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       pending: resumeFrom === undefined ? undefined : [],
       pendingBytes: 0,
       holding: false,
+      principal: options.principal,
+      tags: options.tags && options.tags.length > 0 ? [...new Set(options.tags)] : undefined,
     }
     this.#subs.set(impl, sub)
     if (key !== undefined) this.#byKey.set(key, this.keySize(key) + 1)
@@ -566,6 +753,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       }
       set.add(sub)
     }
+    if (sub.principal !== undefined) addTo(this.#byPrincipal, sub.principal, sub)
+    for (const tag of sub.tags ?? []) addTo(this.#byTag, tag, sub)
     impl.setOwner(this)
     if (impl.holding) this.#setHolding(sub, true)
     impl.useHeartbeat(this.#heartbeat ?? null)
@@ -628,6 +817,20 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   async #replay(sub: Subscription, lastEventId: string): Promise<void> {
     const stream = sub.stream
     const position = parseLogId(lastEventId)
+    if (position && this.#revokedAfter(sub, position)) {
+      // Revoked after this id: replaying would hand it what was published while it had no access.
+      let head: LogPosition
+      try {
+        head = await this.#broker.head()
+      } catch (error) {
+        this.#emit('error', error)
+        stream.close()
+        return
+      }
+      if (stream.closed || this.#subs.get(stream) !== sub) return
+      this.#goLive(sub, head, 'revoked', lastEventId)
+      return
+    }
     // In pages, each written once the client has read the one before: a replay of a long
     // history to a client that never reads pins one page, not the whole history. A broker that
     // answers in pages (`next`) is asked for the next one only then, so its copy is paced too.
@@ -669,18 +872,27 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     }
     if (result.kind === 'ok') {
       if (page.length > 0 && !(await writePage())) return
-    } else {
-      // Also mid-replay: a paged history can be trimmed, or lost, while the client reads.
-      const notice: ResetNotice = { reason: result.reason, lastEventId }
-      stream.writeFrame(
-        encodeFrame(
-          formatEvent({ id: formatLogId(result.head), event: RESET_EVENT, data: JSON.stringify(notice) }),
-        ),
+    }
+    // A reset also mid-replay: a paged history can be trimmed, or lost, while the client reads.
+    this.#goLive(sub, result.head, result.kind === 'ok' ? undefined : result.reason, lastEventId)
+  }
+
+  /** Ends a replay: the reset notice if there is one, then the live entries held back meanwhile. */
+  #goLive(
+    sub: Subscription,
+    head: LogPosition,
+    reset: ResetNotice['reason'] | undefined,
+    lastEventId: string,
+  ): void {
+    if (reset) {
+      const notice: ResetNotice = { reason: reset, lastEventId }
+      sub.stream.writeFrame(
+        encodeFrame(formatEvent({ id: formatLogId(head), event: RESET_EVENT, data: JSON.stringify(notice) })),
       )
       this.#stats.resets++
       this.#emit('reset', notice)
     }
-    sub.watermark = result.head
+    sub.watermark = head
     const pending = sub.pending ?? []
     sub.pending = undefined
     sub.pendingBytes = 0
@@ -688,8 +900,23 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     if (live.length > 0) this.#deliver(sub, concatFrames(live), live.length)
   }
 
+  /** Whether `sub`'s principal or one of its tags was revoked at or after `position`. */
+  #revokedAfter(sub: Subscription, position: LogPosition): boolean {
+    if (this.#revokedAt.size === 0) return false
+    const keys = [
+      ...(sub.principal === undefined ? [] : [`p:${sub.principal}`]),
+      ...(sub.tags ?? []).map((tag) => `t:${tag}`),
+    ]
+    for (const key of keys) {
+      const at = this.#revokedAt.get(key)
+      if (at && at.epoch === position.epoch && at.seq >= position.seq) return true
+    }
+    return false
+  }
+
   #onEntry(entry: BrokerEntry): void {
     if (this.#closed) return
+    this.#lastSeen = entry
     const item = this.#toItem(entry)
     if (!item) return
     this.#batch.push(item)
@@ -814,6 +1041,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       if (left > 0) this.#byKey.set(sub.key, left)
       else this.#byKey.delete(sub.key)
     }
+    if (sub.principal !== undefined) removeFrom(this.#byPrincipal, sub.principal, sub)
+    for (const tag of sub.tags ?? []) removeFrom(this.#byTag, tag, sub)
     // Before the topics' sets go: their counts of holders include this stream.
     const released = this.#setHolding(sub, false)
     for (const topic of sub.topics) {

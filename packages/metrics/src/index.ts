@@ -135,13 +135,13 @@ export function registerHubMetrics(hub: Hub, options: HubMetricsOptions = {}): (
   })
   const closes = new Counter({
     name: named('stream_closes_total'),
-    help: 'Streams that left the hub, by reason: client, server, slow, overflow or unsubscribe.',
+    help: 'Streams that left the hub, by reason: client, server, slow, overflow, revoked or unsubscribe.',
     labelNames: ['reason'],
     registers,
   })
   const resets = new Counter({
     name: named('resets_total'),
-    help: 'sse-reset notices sent to reconnecting streams, by reason: epoch, trimmed or unknown.',
+    help: 'sse-reset notices sent to reconnecting streams, by reason: epoch, trimmed, unknown or revoked.',
     labelNames: ['reason'],
     registers,
   })
