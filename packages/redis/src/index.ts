@@ -134,8 +134,9 @@ if maxAge > 0 then
   -- entry without a time (written before times were kept) stays until a count or byte trim.
   local expired = 0
   local done = false
+  local want = 1 -- most publishes find the oldest entry still fresh: read one, then more
   while not done do
-    local oldest = redis.call('XRANGE', KEYS[3], (seq - len + 1 + expired) .. '-0', '+', 'COUNT', 64)
+    local oldest = redis.call('XRANGE', KEYS[3], (seq - len + 1 + expired) .. '-0', '+', 'COUNT', want)
     for _, entry in ipairs(oldest) do
       local m = entry[2][10]
       if m == nil or tonumber(m) > now - maxAge then
@@ -144,7 +145,8 @@ if maxAge > 0 then
       end
       expired = expired + 1
     end
-    if #oldest < 64 then done = true end
+    if #oldest < want then done = true end
+    want = math.min(want * 2, 32)
   end
   if expired > 0 then
     local pop = expired - (len - listed)
@@ -203,8 +205,9 @@ if maxAge > 0 then
   local clock = redis.call('TIME')
   local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - maxAge
   local done = false
+  local want = 1
   while not done do
-    local oldest = redis.call('XRANGE', KEYS[3], firstSeq .. '-0', '+', 'COUNT', 64)
+    local oldest = redis.call('XRANGE', KEYS[3], firstSeq .. '-0', '+', 'COUNT', want)
     for _, entry in ipairs(oldest) do
       local m = entry[2][10]
       if m == nil or tonumber(m) > cutoff then
@@ -213,7 +216,8 @@ if maxAge > 0 then
       end
       firstSeq = tonumber(string.match(entry[1], '^(%d+)')) + 1
     end
-    if #oldest < 64 then done = true end
+    if #oldest < want then done = true end
+    want = math.min(want * 2, 32)
   end
 end
 if firstSeq > after + 1 then
@@ -229,22 +233,32 @@ local pageBytes = tonumber(ARGV[4])
 local pageScan = tonumber(ARGV[5])
 local wanted = {}
 for i = 7, #ARGV do wanted[ARGV[i]] = true end
+-- In small batches: XRANGE materializes every entry it returns, data included, so one call of
+-- \`page scan\` entries would copy MBs into the script to use a few of them.
 local bytes = 0
-local scanned = redis.call('XRANGE', KEYS[3], math.max(after + 1, firstSeq) .. '-0', '+', 'COUNT', pageScan)
-for n, entry in ipairs(scanned) do
-  local fields = entry[2]
-  if wanted[fields[2]] then
-    out[#out + 1] = entry[1]
-    out[#out + 1] = fields[2]
-    out[#out + 1] = fields[4]
-    out[#out + 1] = fields[6]
-    bytes = bytes + #fields[4] + #fields[6]
+local n = 0
+local start = math.max(after + 1, firstSeq)
+while n < pageScan do
+  local want = math.min(32, pageScan - n)
+  local batch = redis.call('XRANGE', KEYS[3], start .. '-0', '+', 'COUNT', want)
+  for _, entry in ipairs(batch) do
+    n = n + 1
+    local fields = entry[2]
+    if wanted[fields[2]] then
+      out[#out + 1] = entry[1]
+      out[#out + 1] = fields[2]
+      out[#out + 1] = fields[4]
+      out[#out + 1] = fields[6]
+      bytes = bytes + #fields[4] + #fields[6]
+    end
+    local seq = string.match(entry[1], '^(%d+)')
+    if tonumber(seq) < head and (bytes >= pageBytes or n == pageScan) then
+      out[4] = seq
+      return out
+    end
+    start = tonumber(seq) + 1
   end
-  local seq = string.match(entry[1], '^(%d+)')
-  if tonumber(seq) < head and (bytes >= pageBytes or n == pageScan) then
-    out[4] = seq
-    return out
-  end
+  if #batch < want then break end
 end
 return out
 `
