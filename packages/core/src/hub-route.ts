@@ -12,13 +12,7 @@
 import { SseError } from './errors.ts'
 import type { DefaultEventMap } from './event-map.ts'
 import type { EventStreamOptions } from './event-stream.ts'
-import {
-  describeInvalidTopic,
-  type Hub,
-  type HubEntry,
-  MAX_PRINCIPAL_LENGTH,
-  MAX_TAGS_PER_STREAM,
-} from './hub.ts'
+import { describeInvalidPrincipalAndTags, describeInvalidTopic, type Hub, type HubEntry } from './hub.ts'
 
 /** How to refuse a request: status, optional body (a string is sent as text, anything else as JSON), headers. */
 export interface Refusal {
@@ -156,13 +150,13 @@ export async function decideHubRoute<Req, M extends object = DefaultEventMap>(
     if (verdict === false) return refuse({ status: 403, body: { error: 'forbidden' } })
     if (isGrant(verdict)) {
       grant = verdict
-      const problem = grantProblem(verdict)
+      const problem = describeInvalidPrincipalAndTags(verdict.principal, verdict.tags)
       if (problem)
         return internalError(
           hub,
           new SseError(
             'SSE_INVALID_OPTION',
-            `authorize returned a Grant with ${problem}; the request was refused with 500`,
+            `authorize returned a Grant whose ${problem}; the request was refused with 500`,
           ),
         )
     } else if (verdict !== true) {
@@ -237,17 +231,6 @@ function internalError(hub: Pick<Hub, 'reportError'>, error: unknown): HubRouteD
 
 function isGrant(value: unknown): value is Grant {
   return typeof value === 'object' && value !== null && (value as { allow?: unknown }).allow === true
-}
-
-/** What is wrong with a Grant's principal or tags, if anything (what `hub.subscribe` would reject). */
-function grantProblem(grant: Grant): string | undefined {
-  const { principal, tags } = grant
-  const name = (value: unknown) =>
-    typeof value === 'string' && value !== '' && value.length <= MAX_PRINCIPAL_LENGTH
-  if (principal !== undefined && !name(principal)) return `principal ${JSON.stringify(principal)}`
-  if (tags !== undefined && (!Array.isArray(tags) || tags.length > MAX_TAGS_PER_STREAM || !tags.every(name)))
-    return `tags ${JSON.stringify(tags)}`
-  return undefined
 }
 
 function isRefusal(value: unknown): value is Refusal {

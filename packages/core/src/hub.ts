@@ -342,25 +342,30 @@ function removeFrom(index: Map<string, Set<Subscription>>, key: string, sub: Sub
   if (set?.size === 0) index.delete(key)
 }
 
-function validName(what: string, value: unknown): string {
-  if (typeof value === 'string' && value !== '' && value.length <= MAX_PRINCIPAL_LENGTH) return value
-  throw new SseError(
-    'SSE_INVALID_OPTION',
-    `${what} must be a non-empty string of at most ${MAX_PRINCIPAL_LENGTH} characters, got ${JSON.stringify(value)}`,
-  )
+/** Why `value` cannot be a principal or tag, or `undefined` when it can. */
+function nameProblem(what: string, value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '' && value.length <= MAX_PRINCIPAL_LENGTH) return undefined
+  return `${what} must be a non-empty string of at most ${MAX_PRINCIPAL_LENGTH} characters, got ${JSON.stringify(value)}`
 }
 
-/** Throws `SSE_INVALID_OPTION` for a principal or tag list a stream cannot carry. */
-function validatePrincipalAndTags(principal: unknown, tags: unknown): void {
-  if (principal !== undefined) validName('principal', principal)
-  if (tags === undefined) return
-  if (!Array.isArray(tags) || tags.length > MAX_TAGS_PER_STREAM) {
-    throw new SseError(
-      'SSE_INVALID_OPTION',
-      `tags must be an array of at most ${MAX_TAGS_PER_STREAM} strings, got ${Array.isArray(tags) ? `${tags.length} of them` : JSON.stringify(tags)}`,
-    )
+/**
+ * @internal Why a stream cannot carry this principal or tag list, or `undefined` when it can:
+ * what `subscribe` rejects, and what a hub route checks in a `Grant` before the 200.
+ */
+export function describeInvalidPrincipalAndTags(principal: unknown, tags: unknown): string | undefined {
+  if (principal !== undefined) {
+    const problem = nameProblem('principal', principal)
+    if (problem) return problem
   }
-  for (const tag of tags) validName('a tag', tag)
+  if (tags === undefined) return undefined
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS_PER_STREAM) {
+    return `tags must be an array of at most ${MAX_TAGS_PER_STREAM} strings, got ${Array.isArray(tags) ? `${tags.length} of them` : JSON.stringify(tags)}`
+  }
+  for (const tag of tags) {
+    const problem = nameProblem('a tag', tag)
+    if (problem) return problem
+  }
+  return undefined
 }
 
 function validSelector(selector: unknown): RevokeSelector {
@@ -386,9 +391,10 @@ function validSelector(selector: unknown): RevokeSelector {
     )
   }
   const { principal, tag, topic } = selector as RevokeSelector
-  if (principal !== undefined) validName('principal', principal)
-  if (tag !== undefined) validName('tag', tag)
-  if (topic !== undefined) validName('topic', topic)
+  const problem =
+    describeInvalidPrincipalAndTags(principal, tag === undefined ? undefined : [tag]) ??
+    (topic === undefined ? undefined : describeInvalidTopic(topic))
+  if (problem) throw new SseError('SSE_INVALID_OPTION', problem)
   return { principal, tag, topic }
 }
 
@@ -691,7 +697,8 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     let topics: string[]
     try {
       topics = this.#validTopics(options?.topics)
-      validatePrincipalAndTags(options.principal, options.tags)
+      const problem = describeInvalidPrincipalAndTags(options.principal, options.tags)
+      if (problem) throw new SseError('SSE_INVALID_OPTION', problem)
     } catch (error) {
       // The response is already a stream: end it rather than leave it open and subscribed to nothing.
       impl.close()

@@ -87,6 +87,33 @@ if not epoch or redis.call('EXISTS', KEYS[2]) == 0 then
 end
 `
 
+/**
+ * Time and age in the log, for PUBLISH and HISTORY: Redis's clock in ms (one clock for every
+ * instance), and the seq of the first entry from `from` on that is not older than `cutoff`
+ * (entries written before times were kept count as fresh). It reads one entry, then more in
+ * growing batches: most calls find the oldest entry fresh, and XRANGE copies whole entries.
+ */
+const AGE = `
+local function nowMs()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+end
+local function firstFresh(from, cutoff)
+  local want = 1
+  while true do
+    local batch = redis.call('XRANGE', KEYS[3], from .. '-0', '+', 'COUNT', want)
+    for _, entry in ipairs(batch) do
+      local m = entry[2][10]
+      local at = tonumber(string.match(entry[1], '^(%d+)'))
+      if m == nil or tonumber(m) > cutoff then return at end
+      from = at + 1
+    end
+    if #batch < want then return from end
+    want = math.min(want * 2, 32)
+  end
+end
+`
+
 /** Topics whose last seq is kept one by one; past it the least recently published merge into one floor. */
 const MAX_TRACKED_TOPICS = 10_000
 
@@ -102,10 +129,9 @@ const MAX_TRACKED_TOPICS = 10_000
 // on. Sizes live in their own list, so trimming never reads an entry's data. When MAXLEN trimmed the
 // log, the list's head is dropped to match; a log older than the list (written before sizes were
 // kept) counts as size 0 and is trimmed first. The total is re-summed from the list if it is lost.
-const PUBLISH = `${ENSURE_EPOCH}
+const PUBLISH = `${ENSURE_EPOCH}${AGE}
 local seq = redis.call('INCR', KEYS[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = nowMs()
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch, 'm', now)
 redis.call('ZADD', KEYS[4], seq, ARGV[2])
 local extra = redis.call('ZCARD', KEYS[4]) - ${MAX_TRACKED_TOPICS}
@@ -132,22 +158,7 @@ local maxAge = tonumber(ARGV[7])
 if maxAge > 0 then
   -- The oldest entries past the age go first, as the byte bound's do (the log stays a suffix). An
   -- entry without a time (written before times were kept) stays until a count or byte trim.
-  local expired = 0
-  local done = false
-  local want = 1 -- most publishes find the oldest entry still fresh: read one, then more
-  while not done do
-    local oldest = redis.call('XRANGE', KEYS[3], (seq - len + 1 + expired) .. '-0', '+', 'COUNT', want)
-    for _, entry in ipairs(oldest) do
-      local m = entry[2][10]
-      if m == nil or tonumber(m) > now - maxAge then
-        done = true
-        break
-      end
-      expired = expired + 1
-    end
-    if #oldest < want then done = true end
-    want = math.min(want * 2, 32)
-  end
+  local expired = firstFresh(seq - len + 1, now - maxAge) - (seq - len + 1)
   if expired > 0 then
     local pop = expired - (len - listed)
     if pop > 0 then
@@ -190,7 +201,7 @@ return {epoch, tonumber(redis.call('GET', KEYS[2]))}
 // One page: at most \`page scan\` log entries are read, and the page ends once the data of its
 // entries reaches \`page bytes\`; \`next\` is then the seq it is complete up to ('' when it reached
 // the head). A reconnect with an old id copies one page at a time out of Redis, not the whole log.
-const HISTORY = `${ENSURE_EPOCH}
+const HISTORY = `${ENSURE_EPOCH}${AGE}
 local head = tonumber(redis.call('GET', KEYS[2]))
 if epoch ~= ARGV[2] then return {'reset', epoch, head, 'epoch'} end
 local after = tonumber(ARGV[3])
@@ -201,25 +212,7 @@ local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 local firstSeq = head + 1
 if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
 local maxAge = tonumber(ARGV[6])
-if maxAge > 0 then
-  local clock = redis.call('TIME')
-  local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - maxAge
-  local done = false
-  local want = 1
-  while not done do
-    local oldest = redis.call('XRANGE', KEYS[3], firstSeq .. '-0', '+', 'COUNT', want)
-    for _, entry in ipairs(oldest) do
-      local m = entry[2][10]
-      if m == nil or tonumber(m) > cutoff then
-        done = true
-        break
-      end
-      firstSeq = tonumber(string.match(entry[1], '^(%d+)')) + 1
-    end
-    if #oldest < want then done = true end
-    want = math.min(want * 2, 32)
-  end
-end
+if maxAge > 0 then firstSeq = firstFresh(firstSeq, nowMs() - maxAge) end
 if firstSeq > after + 1 then
   local floor = tonumber(redis.call('GET', KEYS[5]) or '0')
   for i = 7, #ARGV do
