@@ -8,6 +8,8 @@
  *   counter, assigned together with the append in one Lua script: a total order across topics.
  * - Each instance reads the stream with a blocking XREAD from its own offset, so a Redis blip
  *   loses nothing: after reconnecting it resumes where it stopped.
+ * - A replay reads the client's topics' own histories (one Stream per topic), so it costs what
+ *   the client missed there, and a busy topic evicts its own history, not a quiet one's.
  * - The log has an epoch. When Redis loses the data (a flush, a restart without persistence),
  *   the next write starts a new epoch, and stale ids get an `sse-reset` instead of a silent gap.
  * - Publishing fails fast with `SseError('SSE_BROKER_UNAVAILABLE')` while Redis is unreachable:
@@ -29,18 +31,26 @@ import {
 } from '@sse/core'
 import { Redis, type RedisOptions, ReplyError } from 'ioredis'
 import { CommandGate } from './command-gate.ts'
+import { HEAD, HISTORY, POSITION, PUBLISH, SCRIPT_KEYS } from './scripts.ts'
 
 export interface RedisBrokerOptions {
   /** A Redis URL, ioredis options, or an ioredis client (duplicated; yours stays yours). Default `redis://127.0.0.1:6379`. */
   redis?: string | RedisOptions | Redis | undefined
   /** Prefix of this hub's keys. Instances with the same prefix are one hub. Default `'sse'`. */
   prefix?: string | undefined
-  /** Entries kept for replay, across topics (Redis trims in whole nodes, so a few more may stay). Default 1000. */
+  /**
+   * Entries kept for replay, across topics. Past it, the oldest entry of the topic holding the most
+   * goes, so a busy topic evicts its own history, never a quieter topic's. The log the instances
+   * read live is bounded by it too (trimmed in whole nodes, so a few more may stay). Default 1000.
+   */
   historySize?: number | undefined
   /**
    * Bytes of entries kept for replay, across topics: the UTF-8 bytes of each entry's topic, event
-   * name and data, as Redis stores them. The oldest go first, except the newest entry, which stays
-   * whatever its size (instances read events from the log). Default 64 MiB.
+   * name and data, as Redis stores them. Past it, the oldest entry of the topic holding the most
+   * bytes goes; an entry larger than this is not kept for replay. Redis holds each event twice
+   * (in the live log and in its topic's history), each bounded by this: plan for up to twice this
+   * in Redis memory. The live log keeps its newest entry whatever its size (instances read it
+   * there). Default 64 MiB.
    */
   historyMaxBytes?: number | undefined
   /**
@@ -76,211 +86,13 @@ export const DEFAULT_MAX_IN_FLIGHT = 64
 /** Default of `RedisBrokerOptions.maxQueued`. */
 export const DEFAULT_MAX_QUEUED = 10_000
 
-/** Appends when the epoch is there (else starts a new one: the data was lost), returns {epoch, seq}. */
-const ENSURE_EPOCH = `
-local epoch = redis.call('GET', KEYS[1])
-if not epoch or redis.call('EXISTS', KEYS[2]) == 0 then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-end
-`
-
 /**
- * Time and age in the log, for PUBLISH and HISTORY: Redis's clock in ms (one clock for every
- * instance), and the seq of the first entry from `from` on that is not older than `cutoff`
- * (entries written before times were kept count as fresh). It reads one entry, then more in
- * growing batches: most calls find the oldest entry fresh, and XRANGE copies whole entries.
- */
-const AGE = `
-local function nowMs()
-  local clock = redis.call('TIME')
-  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-end
-local function firstFresh(from, cutoff)
-  local want = 1
-  while true do
-    local batch = redis.call('XRANGE', KEYS[3], from .. '-0', '+', 'COUNT', want)
-    for _, entry in ipairs(batch) do
-      local m = entry[2][10]
-      local at = tonumber(string.match(entry[1], '^(%d+)'))
-      if m == nil or tonumber(m) > cutoff then return at end
-      from = at + 1
-    end
-    if #batch < want then return from end
-    want = math.min(want * 2, 32)
-  end
-end
-`
-
-/** Topics whose last seq is kept one by one; past it the least recently published merge into one floor. */
-const MAX_TRACKED_TOPICS = 10_000
-
-// KEYS: epoch, seq, log, last seq per topic (a sorted set), floor of the untracked topics, bytes
-// of the log, size of each entry (a list, oldest first, of the log's newest entries).
-// ARGV: candidate epoch, topic, event, data, history size, history max bytes, history max age (ms, 0: none).
-// Each entry carries its epoch ('p'), so a reader can tell a new log's entries from its old one's,
-// and the time Redis appended it ('m', ms, from Redis's own clock: one clock for every instance).
-//
-// The byte bound: the log holds consecutive seqs up to the head (trimming only ever removes the
-// oldest), so its first seq is `seq - len + 1`, and the oldest entries go with one XTRIM MINID: the
-// log stays a suffix, which HISTORY's "first seq > after + 1" check and the readers' gap checks rely
-// on. Sizes live in their own list, so trimming never reads an entry's data. When MAXLEN trimmed the
-// log, the list's head is dropped to match; a log older than the list (written before sizes were
-// kept) counts as size 0 and is trimmed first. The total is re-summed from the list if it is lost.
-const PUBLISH = `${ENSURE_EPOCH}${AGE}
-local seq = redis.call('INCR', KEYS[2])
-local now = nowMs()
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], seq .. '-0', 't', ARGV[2], 'e', ARGV[3], 'd', ARGV[4], 'p', epoch, 'm', now)
-redis.call('ZADD', KEYS[4], seq, ARGV[2])
-local extra = redis.call('ZCARD', KEYS[4]) - ${MAX_TRACKED_TOPICS}
-if extra > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[4], extra)
-  redis.call('SET', KEYS[5], popped[#popped])
-end
-local size = #ARGV[2] + #ARGV[3] + #ARGV[4]
-local listed = redis.call('RPUSH', KEYS[7], size)
-local total = redis.call('GET', KEYS[6])
-if total then
-  total = tonumber(total) + size
-else
-  total = 0
-  for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do total = total + tonumber(each) end
-end
-local len = redis.call('XLEN', KEYS[3])
-if listed > len then
-  for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, listed - len - 1)) do total = total - tonumber(each) end
-  redis.call('LTRIM', KEYS[7], listed - len, -1)
-  listed = len
-end
-local maxAge = tonumber(ARGV[7])
-if maxAge > 0 then
-  -- The oldest entries past the age go first, as the byte bound's do (the log stays a suffix). An
-  -- entry without a time (written before times were kept) stays until a count or byte trim.
-  local expired = firstFresh(seq - len + 1, now - maxAge) - (seq - len + 1)
-  if expired > 0 then
-    local pop = expired - (len - listed)
-    if pop > 0 then
-      for _, each in ipairs(redis.call('LRANGE', KEYS[7], 0, pop - 1)) do total = total - tonumber(each) end
-      redis.call('LTRIM', KEYS[7], pop, -1)
-      listed = listed - pop
-    end
-    redis.call('XTRIM', KEYS[3], 'MINID', (seq - len + 1 + expired) .. '-0')
-    len = len - expired
-  end
-end
-local max = tonumber(ARGV[6])
-if total > max and len > 1 then
-  local drop = len - listed
-  local popped = 0
-  while total > max and len - drop > 1 do
-    local chunk = redis.call('LRANGE', KEYS[7], popped, popped + 127)
-    if #chunk == 0 then break end
-    for _, each in ipairs(chunk) do
-      if total <= max or len - drop <= 1 then break end
-      total = total - tonumber(each)
-      popped = popped + 1
-      drop = drop + 1
-    end
-  end
-  if popped > 0 then redis.call('LTRIM', KEYS[7], popped, -1) end
-  if drop > 0 then redis.call('XTRIM', KEYS[3], 'MINID', (seq - len + 1 + drop) .. '-0') end
-end
-redis.call('SET', KEYS[6], total)
-return {epoch, seq}
-`
-
-const HEAD = `${ENSURE_EPOCH}
-return {epoch, tonumber(redis.call('GET', KEYS[2]))}
-`
-
-// ARGV: candidate epoch, the client's epoch, the client's seq, page bytes, page scan, history max
-// age (ms, 0: none), topics… Entries past the age count as trimmed, though the next publish removes them.
-// Returns {kind, epoch, head, reason} or {'ok', epoch, head, next, entries as id, topic, event, data, …}.
-// One page: at most \`page scan\` log entries are read, and the page ends once the data of its
-// entries reaches \`page bytes\`; \`next\` is then the seq it is complete up to ('' when it reached
-// the head). A reconnect with an old id copies one page at a time out of Redis, not the whole log.
-const HISTORY = `${ENSURE_EPOCH}${AGE}
-local head = tonumber(redis.call('GET', KEYS[2]))
-if epoch ~= ARGV[2] then return {'reset', epoch, head, 'epoch'} end
-local after = tonumber(ARGV[3])
-if after > head then return {'reset', epoch, head, 'unknown'} end
-local out = {'ok', epoch, head, ''}
-if after == head then return out end
-local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
-local firstSeq = head + 1
-if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
-local maxAge = tonumber(ARGV[6])
-if maxAge > 0 then firstSeq = firstFresh(firstSeq, nowMs() - maxAge) end
-if firstSeq > after + 1 then
-  local floor = tonumber(redis.call('GET', KEYS[5]) or '0')
-  for i = 7, #ARGV do
-    local last = redis.call('ZSCORE', KEYS[4], ARGV[i])
-    if (last and tonumber(last) or floor) > after then
-      return {'reset', epoch, head, 'trimmed'}
-    end
-  end
-end
-local pageBytes = tonumber(ARGV[4])
-local pageScan = tonumber(ARGV[5])
-local wanted = {}
-for i = 7, #ARGV do wanted[ARGV[i]] = true end
--- In small batches: XRANGE materializes every entry it returns, data included, so one call of
--- \`page scan\` entries would copy MBs into the script to use a few of them.
-local bytes = 0
-local n = 0
-local start = math.max(after + 1, firstSeq)
-while n < pageScan do
-  local want = math.min(32, pageScan - n)
-  local batch = redis.call('XRANGE', KEYS[3], start .. '-0', '+', 'COUNT', want)
-  for _, entry in ipairs(batch) do
-    n = n + 1
-    local fields = entry[2]
-    if wanted[fields[2]] then
-      out[#out + 1] = entry[1]
-      out[#out + 1] = fields[2]
-      out[#out + 1] = fields[4]
-      out[#out + 1] = fields[6]
-      bytes = bytes + #fields[4] + #fields[6]
-    end
-    local seq = string.match(entry[1], '^(%d+)')
-    if tonumber(seq) < head and (bytes >= pageBytes or n == pageScan) then
-      out[4] = seq
-      return out
-    end
-    start = tonumber(seq) + 1
-  end
-  if #batch < want then break end
-end
-return out
-`
-
-// The reader's position check: {epoch, head, first seq kept}. ARGV: candidate epoch.
-// ARGV: candidate epoch, the reader's epoch ('' at first start), the last seq it read.
-// A log behind what the reader already read, in the same epoch, lost its last writes (a crash with
-// appendfsync everysec, a failover to a lagging replica, an older backup): their seqs would be
-// handed out again to other events, so it starts a new epoch, as if it had lost everything.
-const POSITION = `${ENSURE_EPOCH}
-if epoch == ARGV[2] and tonumber(redis.call('GET', KEYS[2])) < tonumber(ARGV[3]) then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-end
-local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
-local firstSeq = false
-if #first > 0 then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
-return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
-`
-
-/**
- * One page of a history answer: it ends once its events' data reach this many bytes, or after
- * this many log entries were read (of any topic). The hub asks for the next page once the stream
- * has taken this one; see `Broker.history`.
+ * One page of a history answer: it ends once its events' data reach this many bytes, or once it
+ * holds this many entries. The hub asks for the next page once the stream has taken this one; see
+ * `Broker.history`.
  */
 const HISTORY_PAGE_BYTES = 64 * 1024
-const HISTORY_PAGE_SCAN = 1000
+const HISTORY_PAGE_ENTRIES = 1000
 /** History pages in flight at once: at most 256 KiB of replies ahead of any command's answer. */
 const HISTORY_IN_FLIGHT = 4
 
@@ -336,10 +148,10 @@ function positiveInteger(name: string, value: number): number {
 }
 
 function withScripts(client: Redis): Scripted {
-  client.defineCommand('ssePublish', { numberOfKeys: 7, lua: PUBLISH })
-  client.defineCommand('sseHead', { numberOfKeys: 7, lua: HEAD })
-  client.defineCommand('sseHistory', { numberOfKeys: 7, lua: HISTORY })
-  client.defineCommand('ssePosition', { numberOfKeys: 7, lua: POSITION })
+  client.defineCommand('ssePublish', { numberOfKeys: SCRIPT_KEYS, lua: PUBLISH })
+  client.defineCommand('sseHead', { numberOfKeys: SCRIPT_KEYS, lua: HEAD })
+  client.defineCommand('sseHistory', { numberOfKeys: SCRIPT_KEYS, lua: HISTORY })
+  client.defineCommand('ssePosition', { numberOfKeys: SCRIPT_KEYS, lua: POSITION })
   return client as Scripted
 }
 
@@ -353,14 +165,18 @@ function withScripts(client: Redis): Scripted {
  * const hub = createHub({ broker: new RedisBroker({ redis: process.env.REDIS_URL, prefix: 'sse:app' }) })
  */
 export class RedisBroker implements Broker {
+  /** The scripts' KEYS, in order (see scripts.ts). */
   readonly #keys: [
     epoch: string,
     seq: string,
     log: string,
-    topics: string,
-    floor: string,
+    history: string,
+    byCount: string,
     bytes: string,
     sizes: string,
+    byBytes: string,
+    evicted: string,
+    topicPrefix: string,
   ]
   readonly #historySize: number
   readonly #historyMaxBytes: number
@@ -403,10 +219,13 @@ export class RedisBroker implements Broker {
       `${prefix}:epoch`,
       `${prefix}:seq`,
       `${prefix}:log`,
-      `${prefix}:topics`,
-      `${prefix}:topics-floor`,
+      `${prefix}:history`,
+      `${prefix}:history:by-count`,
       `${prefix}:bytes`,
       `${prefix}:sizes`,
+      `${prefix}:history:by-bytes`,
+      `${prefix}:history:evicted`,
+      `${prefix}:topic:`,
     ]
     this.#historySize = positiveInteger('historySize', options.historySize ?? 1000)
     this.#historyMaxBytes = positiveInteger(
@@ -560,7 +379,7 @@ export class RedisBroker implements Broker {
             after.epoch,
             after.seq,
             HISTORY_PAGE_BYTES,
-            HISTORY_PAGE_SCAN,
+            HISTORY_PAGE_ENTRIES,
             this.#historyMaxAgeMs,
             ...topics,
           ),

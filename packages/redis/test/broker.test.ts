@@ -373,9 +373,9 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     await hub!.publish('kept', { data: 'k' })
     const seen = await hub!.publish('other', { data: 'o' })
     await burst(10_000, 200) // trims the log past `seen`, untracks user:0…user:199
-    const topicsKey = `${key}:topics`
-    const tracked = (await admin.type(topicsKey)) === 'hash' ? admin.hlen(topicsKey) : admin.zcard(topicsKey)
-    expect(await tracked).toBeLessThanOrEqual(10_000)
+    // Every topic's eviction point up to 10,000, then the least recently evicted merge into a floor.
+    expect(await admin.zcard(`${key}:history:evicted`)).toBe(10_000)
+    expect(Number(await admin.hget(`${key}:history`, 'floor'))).toBeGreaterThan(0)
 
     const replay = async (topic: string, lastEventId: string) => {
       const client = connect(hub!, [topic], lastEventId)
@@ -568,6 +568,169 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
       [RESET_EVENT, 'epoch'],
     ])
   })
+  describe('history per topic', () => {
+    async function admin(): Promise<Redis> {
+      const client = new Redis(redis.url)
+      open.push({ close: () => void client.disconnect() })
+      return client
+    }
+    const position = (id: string) => {
+      const [epoch, seq] = id.split('-') as [string, string]
+      return { epoch, seq: Number(seq) }
+    }
+
+    it('lets a busy topic evict only its own history: a quiet topic keeps what it had, whatever the busy one publishes', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1, { historySize: 100 })) as [
+        { hub: Hub; broker: RedisBroker },
+      ]
+      const before = await hub.publish('busy', { data: 'start' })
+      const quiet: string[] = []
+      for (let i = 0; i < 5; i++) quiet.push(await hub.publish('quiet', { data: `q${i}` }))
+      for (let i = 0; i < 1000; i++) await hub.publish('busy', { data: `b${i}` })
+      // One log would have trimmed the quiet events 900 entries ago.
+      const client = connect(hub, ['quiet'], before)
+      await withTimeout(client.ready, 5000, 'the quiet replay')
+      expect(events(client.sink).map((event) => event.id)).toEqual(quiet)
+      // The busy topic gave up its own oldest entries: its old ids get a reset, recent ones replay.
+      expect(await broker.history(['busy'], position(before))).toMatchObject({
+        kind: 'reset',
+        reason: 'trimmed',
+      })
+      const recent = await broker.history(['busy'], {
+        ...position(before),
+        seq: position(before).seq + 5 + 990,
+      })
+      expect(recent).toMatchObject({ kind: 'ok' })
+      expect(recent.kind === 'ok' && recent.entries.map((entry) => entry.data)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `b${990 + i}`),
+      )
+      // Both bounds hold across topics: 100 entries in all, 5 of them the quiet topic's.
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      expect(await redisAdmin.xlen(`${key}:topic:quiet`)).toBe(5)
+      expect(await redisAdmin.xlen(`${key}:topic:busy`)).toBe(95)
+      expect(Number(await redisAdmin.hget(`${key}:history`, 'entries'))).toBe(100)
+    })
+
+    it('reads only the client’s topics: a quiet topic’s events behind 5,000 of a busy one come in one page', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1, { historySize: 10_000 })) as [
+        { hub: Hub; broker: RedisBroker },
+      ]
+      const before = await hub.publish('busy', { data: 'start' })
+      const busy = Array.from({ length: 5000 }, (_, i) => i)
+      for (const i of busy) await broker.publish(i % 1000 === 500 ? 'quiet' : 'busy', { data: String(i) })
+      const result = await broker.history(['quiet'], position(before))
+      // The whole log used to be read 1,000 entries per page: five pages for these five events.
+      expect(result).toMatchObject({ kind: 'ok' })
+      expect(result.kind === 'ok' && result.next).toBeUndefined()
+      expect(result.kind === 'ok' && result.entries.map((entry) => entry.data)).toEqual([
+        '500',
+        '1500',
+        '2500',
+        '3500',
+        '4500',
+      ])
+    })
+
+    it('merges a client’s topics in log order across pages', async () => {
+      const [hub] = await instances(1, { historySize: 5000 })
+      const before = await hub!.publish('c', { data: 'start' })
+      const ids: string[] = []
+      // Uneven runs of each topic, 2,400 events: several pages of 1,000.
+      for (let i = 0; i < 2400; i++)
+        ids.push(await hub!.publish(i % 7 < 3 ? 'a' : i % 7 < 6 ? 'b' : 'c', { data: i }))
+      const wanted = ids.filter((_, i) => i % 7 < 6)
+      const client = connect(hub!, ['b', 'a'], before)
+      await withTimeout(client.ready, 10_000, 'the replay')
+      await pollUntil(() => events(client.sink).length === wanted.length, 10_000, 'every page')
+      expect(events(client.sink).map((event) => event.id)).toEqual(wanted)
+    })
+
+    it('evicts the oldest entry among topics holding as many: per-user topics keep the most recent users', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1, { historySize: 10 })) as [
+        { hub: Hub; broker: RedisBroker },
+      ]
+      const before = await hub.publish('user:start', { data: 's' })
+      for (let i = 0; i < 30; i++) await hub.publish(`user:${i}`, { data: String(i) })
+      // 'user:9' sorts after 'user:29': by name, the newest events would have gone first.
+      for (const i of [20, 25, 29]) {
+        expect(await broker.history([`user:${i}`], position(before))).toMatchObject({
+          kind: 'ok',
+          entries: [{ data: String(i) }],
+        })
+      }
+      for (const i of [0, 9, 19]) {
+        expect(await broker.history([`user:${i}`], position(before))).toMatchObject({
+          kind: 'reset',
+          reason: 'trimmed',
+        })
+      }
+      const redisAdmin = await admin()
+      expect(await redisAdmin.zcard(`test${prefix}:history:by-count`)).toBe(10)
+      // A topic whose history emptied leaves no key behind.
+      expect(await redisAdmin.exists(`test${prefix}:topic:user:0`)).toBe(0)
+    })
+
+    it('lets a topic of large events evict only its own under historyMaxBytes', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1, { historyMaxBytes: 64 * 1024 })) as [
+        { hub: Hub; broker: RedisBroker },
+      ]
+      const before = await hub.publish('small', { data: 'start' })
+      for (let i = 0; i < 10; i++) await hub.publish('small', { data: `s${i}` })
+      for (let i = 0; i < 20; i++) await hub.publish('large', { data: `${i}:`.padEnd(8 * 1024, 'x') })
+      const small = await broker.history(['small'], position(before))
+      expect(small.kind === 'ok' && small.entries.map((entry) => entry.data)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `s${i}`),
+      )
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      const held = Number(await redisAdmin.hget(`${key}:history`, 'bytes'))
+      expect(held).toBeLessThanOrEqual(64 * 1024)
+      expect(await redisAdmin.xlen(`${key}:topic:large`)).toBe(7) // 7 × (5 + 8 KiB) fit beside the small topic
+    })
+
+    it('resets a client whose id is older than per-topic history (a log written before it), never a silent gap', async () => {
+      const [{ hub, broker }] = (await instancesWithBrokers(1)) as [{ hub: Hub; broker: RedisBroker }]
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      const old: string[] = []
+      for (let i = 0; i < 3; i++) old.push(await hub.publish('t', { data: `old${i}` }))
+      // As an upgraded deployment finds it: the log is there, per-topic history is not.
+      await redisAdmin.del(
+        `${key}:history`,
+        `${key}:history:by-count`,
+        `${key}:history:by-bytes`,
+        `${key}:topic:t`,
+      )
+      expect(await broker.history(['t'], position(old[0]!))).toMatchObject({
+        kind: 'reset',
+        reason: 'trimmed',
+      })
+      const next = await hub.publish('t', { data: 'new' })
+      expect(await broker.history(['t'], position(old[1]!))).toMatchObject({
+        kind: 'reset',
+        reason: 'trimmed',
+      })
+      expect(await broker.history(['t'], position(old[2]!))).toMatchObject({
+        kind: 'ok',
+        entries: [{ data: 'new', seq: position(next).seq }],
+      })
+    })
+
+    it('drops every topic’s history with the log when a new epoch starts', async () => {
+      const [hub] = await instances(1)
+      hub!.on('error', () => {}) // its reader sees the new epoch: SSE_BROKER_GAP
+      const key = `test${prefix}`
+      const redisAdmin = await admin()
+      for (const topic of ['a', 'b', 'c']) await hub!.publish(topic, { data: topic })
+      await redisAdmin.del(`${key}:seq`)
+      await hub!.publish('a', { data: 'again' })
+      expect(await redisAdmin.exists(`${key}:topic:b`, `${key}:topic:c`)).toBe(0)
+      expect(await redisAdmin.xlen(`${key}:topic:a`)).toBe(1)
+      expect(await redisAdmin.hget(`${key}:history`, 'entries')).toBe('1')
+    })
+  })
+
   describe('history bounded by bytes (historyMaxBytes)', () => {
     const MIB = 1024 * 1024
 
