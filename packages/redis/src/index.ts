@@ -177,6 +177,7 @@ export class RedisBroker implements Broker {
     byBytes: string,
     evicted: string,
     topicPrefix: string,
+    indexPrefix: string,
   ]
   readonly #historySize: number
   readonly #historyMaxBytes: number
@@ -226,6 +227,7 @@ export class RedisBroker implements Broker {
       `${prefix}:history:by-bytes`,
       `${prefix}:history:evicted`,
       `${prefix}:topic:`,
+      `${prefix}:topic-index:`,
     ]
     this.#historySize = positiveInteger('historySize', options.historySize ?? 1000)
     this.#historyMaxBytes = positiveInteger(

@@ -15,13 +15,17 @@
  *   a client is reset only when an entry of its own topics that it had not seen went.
  *
  * Both hold the same events, so Redis holds each one twice (the log for the instances, the
- * topic's history for replays), each bounded by `historySize` / `historyMaxBytes`.
+ * topic's history for replays), each bounded by `historySize` / `historyMaxBytes`. Evicted
+ * entries leave a topic's stream a whole stream node at a time (see evictOldest): a topic may
+ * hold up to one node (4 KB or 100 entries, Redis's defaults) of them past the bounds.
  *
  * KEYS, the same for every script:
- *  1 epoch, 2 seq, 3 log, 4 history (a hash: `since`, `floor`, `entries`, `bytes`, and per topic
- *  `c:` count, `b:` bytes, `o:` seq and `t:` time of its oldest entry), 5 topics ranked by count,
+ *  1 epoch, 2 seq, 3 log, 4 history (a hash: `since`, `floor`, `entries`, `bytes`), 5 topics
+ *  ranked by entries,
  *  6 bytes of the log, 7 sizes of the log's entries (a list, oldest first), 8 topics ranked by
- *  bytes, 9 highest evicted seq per topic (a sorted set), 10 the prefix of per-topic keys.
+ *  bytes, 9 highest evicted seq per topic (a sorted set), 10 the prefix of per-topic streams, 11
+ *  the prefix of per-topic indexes (a list per topic, oldest first, of `seq:size:time`: which
+ *  entries it holds, so eviction never reads one's data).
  */
 
 /** Topics whose eviction point is kept one by one; past it the least recently evicted merge into one floor. */
@@ -37,6 +41,7 @@ const TIE = 1048576
 /** Shared helpers: the epoch, Redis's clock, and per-topic history (rank, evict, expire). */
 const COMMON = `
 local TOPIC = KEYS[10]
+local INDEX = KEYS[11]
 local function seqOf(id) return tonumber(string.match(id, '^(%d+)')) end
 local function field(name) return tonumber(redis.call('HGET', KEYS[4], name) or '0') end
 
@@ -47,7 +52,10 @@ local function resetLog(epoch)
   local topics = redis.call('ZRANGE', KEYS[5], 0, -1)
   for i = 1, #topics, 500 do
     local batch = {}
-    for j = i, math.min(i + 499, #topics) do batch[#batch + 1] = TOPIC .. topics[j] end
+    for j = i, math.min(i + 499, #topics) do
+      batch[#batch + 1] = TOPIC .. topics[j]
+      batch[#batch + 1] = INDEX .. topics[j]
+    end
     redis.call('DEL', unpack(batch))
   end
   redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
@@ -82,64 +90,98 @@ local function firstFresh(from, cutoff)
   end
 end
 
+-- A topic's rank in KEYS[5] (by entries) and KEYS[8] (by bytes): the amount times TIE, plus the
+-- age of its oldest entry (older ranks higher among equal amounts). The amounts are exact in the
+-- scores, so a publish adds to them with ZINCRBY and nothing else keeps them.
 local function rank(topic, count, bytes, oldest)
   local tie = ${TIE - 1} - (oldest % ${TIE})
   redis.call('ZADD', KEYS[5], string.format('%.0f', count * ${TIE} + tie), topic)
   redis.call('ZADD', KEYS[8], string.format('%.0f', bytes * ${TIE} + tie), topic)
 end
+local function amount(score) return math.floor(tonumber(score) / ${TIE}) end
 
 local function markEvicted(topic, seq)
-  redis.call('ZADD', KEYS[9], seq, topic)
-  if redis.call('ZCARD', KEYS[9]) > ${MAX_TRACKED_TOPICS} then
+  if redis.call('ZADD', KEYS[9], seq, topic) == 1 and redis.call('ZCARD', KEYS[9]) > ${MAX_TRACKED_TOPICS} then
     local popped = redis.call('ZPOPMIN', KEYS[9])
     if tonumber(popped[2]) > field('floor') then redis.call('HSET', KEYS[4], 'floor', popped[2]) end
   end
 end
 
+-- A topic's oldest entry in history, from its index: seq, size, time.
+local function parseIndexed(item)
+  local seq, size, at = string.match(item, '^(%d+):(%d+):(%d+)$')
+  return tonumber(seq), tonumber(size), tonumber(at)
+end
+
 local function forget(topic)
-  redis.call('DEL', TOPIC .. topic)
-  redis.call('HDEL', KEYS[4], 'c:' .. topic, 'b:' .. topic, 'o:' .. topic, 't:' .. topic)
+  redis.call('DEL', TOPIC .. topic, INDEX .. topic)
   redis.call('ZREM', KEYS[5], topic)
   redis.call('ZREM', KEYS[8], topic)
 end
 
--- Evicts the oldest entry of \`topic\`'s history; returns the bytes that freed.
-local function evictOldest(topic)
-  local two = redis.call('XRANGE', TOPIC .. topic, '-', '+', 'COUNT', 2)
-  local count = field('c:' .. topic)
-  if #two == 0 then
-    -- Its stream is gone (deleted by hand, or evicted by a maxmemory policy): its entries count as evicted.
-    local bytes = field('b:' .. topic)
-    redis.call('HINCRBY', KEYS[4], 'entries', -count)
-    redis.call('HINCRBY', KEYS[4], 'bytes', -bytes)
+-- Entries and bytes in per-topic history: read once by a script that changes them, kept in these
+-- locals meanwhile, written once at its end.
+local entries, held = 0, 0
+local function loadTotals()
+  local totals = redis.call('HMGET', KEYS[4], 'entries', 'bytes')
+  entries = tonumber(totals[1] or '0')
+  held = tonumber(totals[2] or '0')
+end
+local function saveTotals() redis.call('HSET', KEYS[4], 'entries', entries, 'bytes', held) end
+
+-- Evicts \`topic\`'s oldest entries: at least one, at most \`limit\`, and after each one only while
+-- \`more(entries it still holds, bytes it still holds)\` (nil: \`limit\` of them). The scores: its
+-- ranks, when the caller has them. The index says which entries and their sizes, so eviction never
+-- reads an entry's data, and a batch is one trim. The entries leave the topic's stream with the
+-- whole stream node they sit in (XTRIM MINID ~): deleting single entries from a node costs several
+-- times a publish, and a node holds at most 4 KB (Redis's stream-node-max-bytes) or 100 entries,
+-- so that is what a topic may keep in Redis past its share.
+local function evictOldest(topic, limit, more, countScore, bytesScore)
+  local count = amount(countScore or redis.call('ZSCORE', KEYS[5], topic) or 0)
+  local bytes = amount(bytesScore or redis.call('ZSCORE', KEYS[8], topic) or 0)
+  local items = redis.call('LRANGE', INDEX .. topic, 0, limit)
+  if #items == 0 then
+    -- Its index is gone (deleted by hand, or by a maxmemory policy): its entries count as evicted.
+    entries = entries - count
+    held = held - bytes
     markEvicted(topic, tonumber(redis.call('GET', KEYS[2])))
     forget(topic)
-    return bytes, math.max(count, 1)
+    return
   end
-  local fields = two[1][2]
-  local size = #topic + #fields[2] + #fields[4]
-  redis.call('XDEL', TOPIC .. topic, two[1][1])
-  markEvicted(topic, seqOf(two[1][1]))
-  redis.call('HINCRBY', KEYS[4], 'entries', -1)
-  redis.call('HINCRBY', KEYS[4], 'bytes', -size)
-  local bytes = redis.call('HINCRBY', KEYS[4], 'b:' .. topic, -size)
-  if #two < 2 or count <= 1 then
+  local popped, freed, last = 0, 0, 0
+  while popped < #items and popped < limit do
+    local seq, size = parseIndexed(items[popped + 1])
+    popped = popped + 1
+    freed = freed + size
+    last = seq
+    entries = entries - 1
+    held = held - size
+    if more and not more(count - popped, bytes - freed) then break end
+  end
+  markEvicted(topic, last)
+  if popped == #items then
     forget(topic)
-  else
-    local oldest = seqOf(two[2][1])
-    redis.call('HINCRBY', KEYS[4], 'c:' .. topic, -1)
-    redis.call('HSET', KEYS[4], 'o:' .. topic, oldest, 't:' .. topic, two[2][2][6])
-    rank(topic, count - 1, bytes, oldest)
+    return
   end
-  return size, 1
+  redis.call('LTRIM', INDEX .. topic, popped, -1)
+  local nextSeq = parseIndexed(items[popped + 1])
+  redis.call('XTRIM', TOPIC .. topic, 'MINID', '~', nextSeq .. '-0')
+  rank(topic, count - popped, bytes - freed, nextSeq)
 end
 
 -- Evicts \`topic\`'s entries not newer than \`cutoff\` (ms).
 local function expire(topic, cutoff)
   while true do
-    local at = redis.call('HGET', KEYS[4], 't:' .. topic)
-    if not at or tonumber(at) > cutoff then return end
-    evictOldest(topic)
+    local items = redis.call('LRANGE', INDEX .. topic, 0, 127)
+    local expired = 0
+    for _, item in ipairs(items) do
+      local _, _, at = parseIndexed(item)
+      if at > cutoff then break end
+      expired = expired + 1
+    end
+    if expired == 0 then return end
+    evictOldest(topic, expired)
+    if expired < 128 then return end
   end
 end
 `
@@ -212,38 +254,42 @@ if total > max and len > 1 then
 end
 redis.call('SET', KEYS[6], total)
 
--- The topic's history. \`since\`: the first seq written here, so ids from before it (a log written
+-- The topic's history. \`since\`: the first seq written there, so ids from before it (a log written
 -- before per-topic history existed) get a reset rather than a replay that would miss them.
-redis.call('HSETNX', KEYS[4], 'since', seq)
+loadTotals()
 redis.call('XADD', TOPIC .. topic, seq .. '-0', 'e', ARGV[3], 'd', ARGV[4], 'm', now)
-local count = redis.call('HINCRBY', KEYS[4], 'c:' .. topic, 1)
-local bytes = redis.call('HINCRBY', KEYS[4], 'b:' .. topic, size)
-local entries = redis.call('HINCRBY', KEYS[4], 'entries', 1)
-local held = redis.call('HINCRBY', KEYS[4], 'bytes', size)
-local oldest = seq
-if count == 1 then
-  redis.call('HSET', KEYS[4], 'o:' .. topic, seq, 't:' .. topic, now)
+entries = entries + 1
+held = held + size
+if redis.call('RPUSH', INDEX .. topic, seq .. ':' .. size .. ':' .. now) == 1 then
+  -- A topic without history until now.
+  redis.call('HSETNX', KEYS[4], 'since', seq)
+  rank(topic, 1, size, seq)
 else
-  oldest = field('o:' .. topic)
+  redis.call('ZINCRBY', KEYS[5], ${TIE}, topic)
+  redis.call('ZINCRBY', KEYS[8], string.format('%.0f', size * ${TIE}), topic)
 end
-rank(topic, count, bytes, oldest)
-if maxAge > 0 then
-  expire(topic, now - maxAge)
-  entries = field('entries')
-  held = field('bytes')
-end
--- Past a bound, the topic ranked first gives up its oldest entry (ranks: see rank()).
-local function evictFrom(ranking)
-  local top = redis.call('ZREVRANGE', ranking, 0, 0)[1]
-  if not top then return false end
-  local freed, gone = evictOldest(top)
-  entries = entries - gone
-  held = held - freed
-  return true
-end
+if maxAge > 0 then expire(topic, now - maxAge) end
+-- Past a bound, the topic ranked first gives up its oldest entries, down to the second's amount
+-- (fair) and to the bound. Trims start 1/64 past a bound and go back to it, so that most publishes
+-- evict nothing and the rest evict a batch from one topic in one trim.
 local keep = tonumber(ARGV[5])
-while entries > keep and evictFrom(KEYS[5]) do end
-while held > max and entries > 0 and evictFrom(KEYS[8]) do end
+if entries > keep + math.floor(keep / 64) then
+  while entries > keep do
+    local top = redis.call('ZREVRANGE', KEYS[5], 0, 1, 'WITHSCORES')
+    if #top == 0 then break end
+    local second = top[4] and amount(top[4]) or 0
+    evictOldest(top[1], math.min(entries - keep, 128), function(count) return entries > keep and count > second end, top[2], nil)
+  end
+end
+if held > max + math.floor(max / 64) then
+  while held > max and entries > 0 do
+    local top = redis.call('ZREVRANGE', KEYS[8], 0, 1, 'WITHSCORES')
+    if #top == 0 then break end
+    local second = top[4] and amount(top[4]) or 0
+    evictOldest(top[1], 128, function(_, bytes) return held > max and bytes > second end, nil, top[2])
+  end
+end
+saveTotals()
 return {epoch, seq}
 `
 
@@ -289,6 +335,11 @@ for i = 7, #ARGV do
     seen[topic] = true
     local mark = redis.call('ZSCORE', KEYS[9], topic)
     if (mark and tonumber(mark) or floor) > after then return {'reset', epoch, head, 'trimmed'} end
+    -- A topic with a rank has its stream and its index; one without has neither. Anything else
+    -- means Redis lost keys (a maxmemory policy other than noeviction): never a silent gap.
+    local present = redis.call('EXISTS', TOPIC .. topic, INDEX .. topic)
+    local ranked = redis.call('ZSCORE', KEYS[5], topic)
+    if (ranked and present < 2) or (not ranked and present > 0) then return {'reset', epoch, head, 'trimmed'} end
     local cursor = { key = TOPIC .. topic, topic = topic, from = after + 1 }
     fill(cursor)
     if maxAge > 0 and #cursor.batch > 0 and tonumber(cursor.batch[1][2][6]) <= cutoff then
@@ -350,4 +401,4 @@ return {epoch, tonumber(redis.call('GET', KEYS[2])), firstSeq}
 `
 
 /** Number of keys each script takes. */
-export const SCRIPT_KEYS = 10
+export const SCRIPT_KEYS = 11
