@@ -39,15 +39,16 @@ export interface RedisBrokerOptions {
   /** Prefix of this hub's keys. Instances with the same prefix are one hub. Default `'sse'`. */
   prefix?: string | undefined
   /**
-   * Entries kept for replay, across topics. Past it, the oldest entry of the topic holding the most
-   * goes, so a busy topic evicts its own history, never a quieter topic's. The log the instances
-   * read live is bounded by it too (trimmed in whole nodes, so a few more may stay). Default 1000.
+   * Entries kept for replay, across topics. Past it, the oldest entries of the topic holding the most
+   * go, so a busy topic evicts its own history, never a quieter topic's; trims start 1/64 past it
+   * and go back to it. The log the instances read live is bounded by it too (trimmed in whole
+   * nodes, so a few more may stay). Default 1000.
    */
   historySize?: number | undefined
   /**
    * Bytes of entries kept for replay, across topics: the UTF-8 bytes of each entry's topic, event
-   * name and data, as Redis stores them. Past it, the oldest entry of the topic holding the most
-   * bytes goes; an entry larger than this is not kept for replay. Redis holds each event twice
+   * name and data, as Redis stores them. Past it (by 1/64), the oldest entries of the topic holding
+   * the most bytes go; an entry larger than this is not kept for replay. Redis holds each event twice
    * (in the live log and in its topic's history), each bounded by this: plan for up to twice this
    * in Redis memory. The live log keeps its newest entry whatever its size (instances read it
    * there). Default 64 MiB.
