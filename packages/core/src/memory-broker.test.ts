@@ -79,6 +79,20 @@ describe('MemoryBroker: history bounded by size (historyMaxBytes)', () => {
     expect(replayed(busy)).toEqual([995, 996, 997, 998, 999, 1000, 1001, 1002])
   })
 
+  it('evicts the oldest entry among topics holding as many: per-user topics keep the most recent users', async () => {
+    const broker = new MemoryBroker({ historySize: 10 })
+    const before = await broker.publish('user:start', { data: 's' })
+    for (let i = 0; i < 30; i++) await broker.publish(`user:${i}`, { data: String(i) })
+    const kept: number[] = []
+    for (let i = 0; i < 30; i++) {
+      const result = await broker.history([`user:${i}`], before)
+      if (result.kind === 'ok' && result.entries.length === 1) kept.push(i)
+      else expect(result).toMatchObject({ kind: 'reset', reason: 'trimmed' })
+    }
+    // Before ties were broken by age, each publish evicted the one just before it: 0–8 and 29 stayed.
+    expect(kept).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i))
+  })
+
   it('does not keep an entry larger than historyMaxBytes, and reports it trimmed', async () => {
     const broker = brokerWith({ historyMaxBytes: 100 })
     const [small, huge] = await publishAll(broker, [

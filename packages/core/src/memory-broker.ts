@@ -127,8 +127,9 @@ export class MemoryBroker implements Broker {
       log.bytes += size
       this.#count++
       this.#bytes += size
-      this.#byCount.set(topic, log.ring.count)
-      this.#bySize.set(topic, log.bytes)
+      // Among topics holding as much, the one whose oldest entry is oldest gives one up first.
+      this.#byCount.set(topic, log.ring.count, -log.ring.seq(0))
+      this.#bySize.set(topic, log.bytes, -log.ring.seq(0))
       while (this.#count > this.#historySize) this.#evictOldest(this.#byCount.peek()!)
       while (this.#bytes > this.#maxBytes && this.#count > 0) this.#evictOldest(this.#bySize.peek()!)
     } else {
@@ -218,8 +219,8 @@ export class MemoryBroker implements Broker {
       this.#byCount.delete(topic)
       this.#bySize.delete(topic)
     } else {
-      this.#byCount.set(topic, ring.count)
-      this.#bySize.set(topic, log.bytes)
+      this.#byCount.set(topic, ring.count, -ring.seq(0))
+      this.#bySize.set(topic, log.bytes, -ring.seq(0))
     }
   }
 
