@@ -25,7 +25,10 @@ import { createNodeSink } from '@sse/core/node'
  * `BENCH_REDIS_PREFIX` (redis-fanout.mjs).
  * @typedef {FanoutVariantName | 'redis'} HubVariantName
  */
-/** @typedef {HubVariantName | import('./flow-variants.mjs').FlowVariantName} VariantName */
+/**
+ * @typedef {HubVariantName | import('./flow-variants.mjs').FlowVariantName
+ *   | import('./metrics-variants.mjs').MetricsVariantName} VariantName
+ */
 
 /**
  * Ids of the raw baselines: `seq` is `id: 1`, `id: 2`, …; `epoch` is shaped like a hub's ids,
@@ -123,13 +126,16 @@ function rawCoalesced(payload, formatId) {
 
 /**
  * (c) `@sse/core`: a hub, one event stream per request, subscribed to one topic; its history and
- * fan-out on `broker` when given (the `redis` variant).
+ * fan-out on `broker` when given (the `redis` variant); `instrument` is given the hub before any
+ * stream subscribes (the metrics variants).
  * @param {string} payload
  * @param {import('@sse/core').Broker} [broker]
+ * @param {(hub: import('@sse/core').Hub) => void} [instrument]
  * @returns {Variant}
  */
-function core(payload, broker) {
+export function coreVariant(payload, broker, instrument) {
   const hub = createHub({ broker })
+  instrument?.(hub)
   return {
     handle(req, res) {
       const stream = createEventStream(createNodeSink(req, res))
@@ -156,7 +162,7 @@ function core(payload, broker) {
 export async function createVariant(name, payload, rawIds = 'seq', options = { slowMs: 5000 }) {
   if (name === 'a') return rawPerEvent(payload, idFormat(rawIds))
   if (name === 'b') return rawCoalesced(payload, idFormat(rawIds))
-  if (name === 'c') return core(payload)
+  if (name === 'c') return coreVariant(payload)
   if (name === 'redis') {
     const { RedisBroker } = await import('@sse/redis')
     const broker = new RedisBroker({
@@ -164,9 +170,13 @@ export async function createVariant(name, payload, rawIds = 'seq', options = { s
       prefix: process.env.BENCH_REDIS_PREFIX,
     })
     await broker.ready()
-    return core(payload, broker)
+    return coreVariant(payload, broker)
   }
   if (name === 'd') return (await import('./better-sse.mjs')).betterSse(payload)
+  // Imported only for its own variants: the others' processes never load prom-client or the SDK.
+  if (name === 'off' || name === 'prom' || name === 'otel' || name === 'again') {
+    return (await import('./metrics-variants.mjs')).createMetricsVariant(name, payload)
+  }
   const flow = await import('./flow-variants.mjs')
   if (name in flow.FLOW_LABELS) return flow.createFlowVariant(name, payload, options.slowMs)
   throw new Error(`unknown variant ${String(name)}`)

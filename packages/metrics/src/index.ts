@@ -23,6 +23,7 @@
  */
 import { type Hub, SseError } from '@sse/core'
 import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
+import { reportedTopics } from './reported-topics.ts'
 
 export interface HubMetricsOptions {
   /** Where the metrics go. Default: prom-client's default registry. */
@@ -65,15 +66,7 @@ export function registerHubMetrics(hub: Hub, options: HubMetricsOptions = {}): (
       `prefix must be a valid Prometheus name prefix, got ${JSON.stringify(prefix)}`,
     )
   }
-  const topics = [...new Set(options.topics ?? [])]
-  for (const topic of topics) {
-    if (typeof topic !== 'string' || topic === '') {
-      throw new SseError(
-        'SSE_INVALID_OPTION',
-        `topics must be non-empty strings, got ${JSON.stringify(topic)}`,
-      )
-    }
-  }
+  const topics = reportedTopics(options.topics)
   const registers = [registry]
   const names: string[] = []
   const named = (name: string) => {

@@ -51,6 +51,8 @@ const API: Record<string, string[]> = {
   '@sse/fastify': ['sse', 'sseHub', 'ssePlugin'],
   '@sse/koa': ['sse', 'sseHub'],
   '@sse/hono': ['sse', 'sseHub'],
+  '@sse/metrics': ['registerHubMetrics'],
+  '@sse/metrics/otel': ['registerHubMetricsOtel'],
 }
 const specifiers = published.flatMap((pkg) => entrySpecifiers(pkg.manifest))
 

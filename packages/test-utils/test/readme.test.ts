@@ -18,8 +18,13 @@ const readme = useReadmeExamples(import.meta.url)
 it('the READMEs show the example files, and nothing else', () => {
   const core = new URL('../../core/README.md', import.meta.url)
   expect(
-    expectReadmeShowsExamples(core, examples, ['core-clock.ts', 'core-hub.ts', 'core-paced.ts']),
-  ).toHaveLength(3)
+    expectReadmeShowsExamples(core, examples, [
+      'core-clock.ts',
+      'core-hub.ts',
+      'core-paced.ts',
+      'core-revoke.ts',
+    ]),
+  ).toHaveLength(4)
   // The root README shows one example per package, each run by that package's own README test.
   const packages = new URL('../../', import.meta.url)
   expectReadmeShowsFiles(new URL('../../../README.md', import.meta.url), [
@@ -63,4 +68,32 @@ it('core-paced.ts: a per-client stream paced by stream.ready(), and an export pa
   for (const reader of readers) {
     await reader.waitUntil(() => reader.eventCount === 5000, 10_000, 'every row')
   }
+})
+
+it('core-revoke.ts: streams carry their user, a logout closes exactly that user’s, the reconnect is refused, and presence follows', async () => {
+  const { url } = await readme.run('core-revoke.ts')
+  const watching = (reader: { events: ReadonlyArray<{ event?: string | undefined; data: string }> }) =>
+    reader.events.filter((event) => event.event === 'watching').map((event) => JSON.parse(event.data))
+  const ada = [await readme.open(`${url}/doc?token=t-ada`), await readme.open(`${url}/doc?token=t-ada`)]
+  const bob = await readme.open(`${url}/doc?token=t-bob`)
+  const lastWatching = (reader: typeof bob) => watching(reader).at(-1) as { streams: number; users: string[] }
+  await bob.waitUntil(() => lastWatching(bob)?.streams === 3, 5000, 'bob to see three streams')
+  expect(lastWatching(bob).users.sort()).toEqual(['ada', 'bob'])
+
+  const logout = await fetch(`${url}/logout?token=t-ada`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(5000),
+  })
+  expect(await withTimeout(logout.json(), 5000, 'the logout answer')).toEqual({ closed: 2 })
+  for (const reader of ada) {
+    expect(await reader.waitForEnd()).toBe('end')
+    expect(reader.events.at(-1)).toMatchObject({ event: 'logout', data: '' })
+  }
+  // Bob's stream stays, and sees ada leave.
+  await bob.waitUntil(() => lastWatching(bob)?.streams === 1, 5000, 'bob to see one stream')
+  expect(lastWatching(bob).users).toEqual(['bob'])
+  expect(bob.ended).toBeUndefined()
+  // The reconnect of a revoked session is refused: a 401 stops an EventSource for good.
+  const again = await fetch(`${url}/doc?token=t-ada`, { signal: AbortSignal.timeout(5000) })
+  expect(again.status).toBe(401)
 })
