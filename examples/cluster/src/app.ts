@@ -7,14 +7,21 @@
  * - `POST /notify` with JSON `{ topic, message }` publishes a `notification` event; 201 with its id,
  *   400 naming what is wrong with the body, 503 while Redis is unreachable (nothing was published).
  * - `GET /health` names the instance (every response also carries `X-Instance`).
+ * - `GET /metrics` is this instance's hub metrics (`@sse/metrics`), labelled `instance`: Prometheus
+ *   scrapes each instance at its own address, not through nginx, and adds them up.
+ * - `POST /admin/disconnect` `{ user }` closes that user's streams on every instance; `GET /presence`
+ *   counts the page topic's streams on every instance (see `revoke-presence.ts`).
  * - `GET /` is a live page: the notifications, the connection state, a form to publish.
  *
  * `buildApp` does not listen (tests run it on port 0); `instance.ts` runs it as a process.
  */
 import { describeInvalidTopic, type Hub, isSseError } from '@sse/core'
 import { sseHub } from '@sse/express'
+import { registerHubMetrics } from '@sse/metrics'
 import express, { type ErrorRequestHandler, type Express } from 'express'
+import { Registry } from 'prom-client'
 import { PAGE } from './page.ts'
+import { addRevokeAndPresence, authorizeUser } from './revoke-presence.ts'
 
 /** The topic a stream gets when it names none, and the page's topic. */
 export const DEFAULT_TOPIC = 'notifications'
@@ -91,7 +98,18 @@ export function buildApp({ hub, instance, retryMs }: ClusterAppOptions): Express
     res.json({ ok: true, instance, streams: hub.size })
   })
 
-  app.get('/events', sseHub({ hub, retry: retryMs, topics: (req) => topicsOf(req.query.topics) }))
+  const metrics = new Registry()
+  metrics.setDefaultLabels({ instance })
+  registerHubMetrics(hub, { registry: metrics, topics: [DEFAULT_TOPIC] })
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics())
+  })
+
+  app.get(
+    '/events',
+    sseHub({ hub, retry: retryMs, topics: (req) => topicsOf(req.query.topics), authorize: authorizeUser }),
+  )
+  addRevokeAndPresence(app, { hub, instance, topic: DEFAULT_TOPIC })
 
   app.post('/notify', express.json({ limit: '16kb' }), async (req, res) => {
     const problem = describeInvalidNotification(req.body)

@@ -3,6 +3,10 @@
  * published each), the connection state, and a form that publishes through whichever instance
  * nginx picks. Kill an instance (`kill -9 <pid>`, printed by `npm start`) and watch the stream
  * reconnect to another one and catch up. `{{instance}}` is replaced by the serving instance.
+ *
+ * Each tab is a user (`visitor-…`, in a `user` cookie, or `?user=` in the address): "watching now"
+ * counts the streams of the page's topic on every instance, live (the `presence` events of the
+ * `watching` topic), and "Disconnect" closes a user's streams on every instance.
  */
 export const PAGE = `<!doctype html>
 <html lang="en">
@@ -22,6 +26,12 @@ export const PAGE = `<!doctype html>
 <body>
 <h1>Many processes, one hub</h1>
 <p>This page came from instance <b>{{instance}}</b>. Stream: <span id="state">connecting</span></p>
+<p>You are <b id="user"></b>. Watching now, on every instance: <b id="watching">?</b></p>
+<form id="disconnect">
+  <input id="victim" placeholder="A user to disconnect on every instance" required maxlength="64">
+  <button>Disconnect</button>
+</form>
+<p id="disconnected"></p>
 <form id="form">
   <input id="message" placeholder="A notification for every client on every instance" required maxlength="2000">
   <button>Publish</button>
@@ -37,6 +47,11 @@ export const PAGE = `<!doctype html>
     if (className) item.className = className
     list.prepend(item)
   }
+  const named = new URLSearchParams(location.search).get('user')
+  const user = named || sessionStorage.getItem('user') || 'visitor-' + Math.random().toString(36).slice(2, 7)
+  sessionStorage.setItem('user', user)
+  document.cookie = 'user=' + encodeURIComponent(user) + '; path=/; SameSite=Strict'
+  document.getElementById('user').textContent = user
   const source = new EventSource('/events?topics=notifications')
   source.onopen = () => { state.textContent = 'open'; state.className = 'open' }
   source.onerror = () => {
@@ -47,6 +62,34 @@ export const PAGE = `<!doctype html>
     const { message, instance } = JSON.parse(event.data)
     show(event.lastEventId + '  [published on ' + instance + ']  ' + message)
   })
+  source.addEventListener('disconnected', (event) => {
+    source.close()
+    state.textContent = 'disconnected by an admin (on instance ' + JSON.parse(event.data).by + ')'
+    state.className = ''
+  })
+  const watching = document.getElementById('watching')
+  const presence = new EventSource('/events?topics=watching')
+  presence.onopen = async () => {
+    const response = await fetch('/presence')
+    if (response.ok) watching.textContent = (await response.json()).streams
+  }
+  presence.addEventListener('disconnected', () => presence.close())
+  presence.addEventListener('presence', (event) => {
+    watching.textContent = JSON.parse(event.data).streams
+  })
+  document.getElementById('disconnect').onsubmit = async (event) => {
+    event.preventDefault()
+    const response = await fetch('/admin/disconnect', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: document.getElementById('victim').value }),
+    })
+    const body = await response.json()
+    document.getElementById('disconnected').textContent = response.status === 400
+      ? body.error
+      : 'closed ' + body.closed + ' stream(s) of ' + body.user + ' on ' + body.instances + ' instance(s)' +
+        (body.complete ? '' : ', ' + (body.missing ?? 'some') + ' instance(s) did not answer')
+  }
   source.addEventListener('sse-reset', (event) => {
     show('history was lost (' + JSON.parse(event.data).reason + '): reload to refetch the state', 'note')
   })

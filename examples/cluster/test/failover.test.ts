@@ -4,7 +4,9 @@
  * clients nothing: they reconnect through nginx to another instance with `Last-Event-ID` and get
  * exactly the events they missed, none lost, none twice.
  */
-import { openEventStream, pollUntil } from '@sse/test-utils'
+import { openEventStream, pollUntil, withTimeout } from '@sse/test-utils'
+// @ts-expect-error: the parser ships no types; it returns the families described below.
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { expect, it } from 'vitest'
 import {
   cleanup,
@@ -16,6 +18,35 @@ import {
   startPublisher,
   startRedisAndCluster,
 } from './harness.ts'
+
+/**
+ * An instance's `/metrics`, parsed by a real exposition-format parser: each sample's value by
+ * `name` or `name{label="value"}`, and the `instance` label they all carry (left out of the names).
+ */
+async function scrapeMetrics(
+  url: string,
+): Promise<{ instance: string | undefined; samples: Map<string, number> }> {
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+  const families = parsePrometheusTextFormat(
+    await withTimeout(response.text(), 5000, `${url}/metrics`),
+  ) as Array<{
+    name: string
+    metrics: Array<{ value: string; labels?: Record<string, string> }>
+  }>
+  const instances = new Set<string>()
+  const samples = new Map<string, number>()
+  for (const family of families) {
+    for (const { value, labels = {} } of family.metrics) {
+      const { instance, ...rest } = labels
+      if (instance !== undefined) instances.add(instance)
+      const named = Object.entries(rest).map(([name, text]) => `${name}="${text}"`)
+      samples.set(named.length > 0 ? `${family.name}{${named.join(',')}}` : family.name, Number(value))
+    }
+  }
+  expect(instances.size, `one instance label at ${url}/metrics`).toBe(1)
+  return { instance: [...instances][0], samples }
+}
 
 describeCluster('three instances over one Redis, behind nginx', () => {
   it('delivers what any instance publishes to every client on every instance, in one order', async () => {
@@ -50,6 +81,16 @@ describeCluster('three instances over one Redis, behind nginx', () => {
     )
     // Nothing more than that arrived.
     for (const reader of readers) expect(reader.eventCount).toBe(150)
+
+    // Each instance's /metrics, parsed: what it published, and its streams and their deliveries,
+    // which add up to the whole cluster's (as Prometheus sums them).
+    const scraped = await Promise.all(cluster.instances.map((instance) => scrapeMetrics(instance.url)))
+    const sum = (name: string) => scraped.reduce((total, { samples }) => total + (samples.get(name) ?? 0), 0)
+    expect(scraped.map(({ instance }) => instance)).toEqual(['a', 'b', 'c'])
+    expect(scraped.map(({ samples }) => samples.get('sse_events_published_total'))).toEqual([30, 90, 30])
+    expect(sum('sse_streams')).toBe(readers.length)
+    expect(sum('sse_deliveries_total')).toBe(readers.length * 150)
+    expect(sum('sse_topic_streams{topic="notifications"}')).toBe(0) // the page's topic: no reader here
   })
 
   it('moves the clients of an instance killed with SIGKILL to the others, which replay exactly what they missed', async () => {

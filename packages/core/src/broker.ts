@@ -24,6 +24,7 @@
  *   Redis), so a stale id is always detected, never answered with a silent gap.
  * - Failures reject with `SseError('SSE_BROKER_UNAVAILABLE', …)`; nothing is dropped silently.
  */
+import type { BrokerControl } from './control.ts'
 import type { SseError } from './errors.ts'
 import type { LogPosition } from './last-event-id.ts'
 
@@ -82,6 +83,12 @@ export interface Broker {
    * the hub awaits it (once) before registering its first streams.
    */
   ready?(): Promise<void>
+  /**
+   * Optional: cluster-wide revocation and presence (see `BrokerControl` in `control.ts`). A
+   * broker shared by several processes implements it; without it the hub's `revokeEverywhere()`
+   * and `presenceEverywhere()` cover this process, which is then the whole cluster.
+   */
+  readonly control?: BrokerControl | undefined
   /** Releases the broker's resources. */
   close(): Promise<void>
 }

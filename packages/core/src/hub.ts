@@ -18,6 +18,15 @@
  * `ready()` before it reads more, so its entries wait in the store, not in this process.
  */
 import type { Broker, BrokerEntry, HistoryResult, ResetReason } from './broker.ts'
+import {
+  type BrokerControl,
+  type ClusterPresence,
+  type ControlTarget,
+  LocalControl,
+  type PresenceChange,
+  type RevokeCommand,
+  type RevokeEverywhereResult,
+} from './control.ts'
 import { SseError } from './errors.ts'
 import type { DefaultEventMap, TypedEvent } from './event-map.ts'
 import { type CloseReason, type EventStream, EventStreamImpl, type StreamOwner } from './event-stream.ts'
@@ -147,6 +156,15 @@ export interface RevokeOptions {
   retry?: number | undefined
 }
 
+/** Options of `revokeEverywhere()`. */
+export interface RevokeEverywhereOptions extends RevokeOptions {
+  /** How long to wait for the other instances' answers, in ms. Default 5000. */
+  timeoutMs?: number | undefined
+}
+
+/** Default of `RevokeEverywhereOptions.timeoutMs`. */
+export const DEFAULT_REVOKE_TIMEOUT_MS = 5000
+
 /** Who watches a topic, on this hub. */
 export interface Presence {
   /** Streams subscribed to the topic. */
@@ -197,6 +215,12 @@ export interface HubEvents {
   subscribe: [info: { topics: readonly string[]; lastEventId: string | undefined }]
   unsubscribe: [info: { topics: readonly string[]; reason: CloseReason | 'unsubscribe' }]
   reset: [notice: ResetNotice]
+  /**
+   * A topic's streams changed, cluster-wide over a broker with `control` (this hub's own changes,
+   * and instances that died, reported by the instance that noticed), here otherwise: one event per
+   * topic per change, for the app to publish (a "who is online" list).
+   */
+  presence: [change: PresenceChange]
   error: [error: unknown]
 }
 
@@ -239,7 +263,7 @@ export interface Hub<M extends object = DefaultEventMap> {
    * A revoked client that reconnects goes through `authorize` again, and is not replayed what was
    * published after the revocation on the strength of an older `Last-Event-ID`: a stream of that
    * principal or tag resuming from before it gets an `sse-reset` (`revoked`) instead. This hub
-   * only: over several instances, revoke on each (or through the broker, where it supports it).
+   * only: `revokeEverywhere()` reaches every instance.
    *
    * @example
    * hub.revoke({ principal: userId }, { event: { event: 'logout', data: '' } })
@@ -247,6 +271,30 @@ export interface Hub<M extends object = DefaultEventMap> {
   revoke(selector: RevokeSelector, options?: RevokeOptions): number
   /** The streams of `topic` now, and per principal for those subscribed with one. */
   presence(topic: string): Presence
+  /**
+   * `revoke()` on every instance: closes the matching streams here at once (as `revoke()` does),
+   * then through the broker's `control` on every other live instance, and resolves with what they
+   * answered within `timeoutMs` (default 5000). `complete` says whether every live instance did:
+   * only then is `closed` the cluster-wide count. A store that does not answer resolves it with
+   * `complete: false` and `reason: 'unavailable'` (this instance's streams are closed all the
+   * same); it never reports a success it did not get. Bad selectors and options reject with
+   * `SseError` before anything closes. Without a broker `control` this process is the cluster.
+   *
+   * @example
+   * const result = await hub.revokeEverywhere({ principal: userId }, { timeoutMs: 2000 })
+   * if (!result.complete) retryLater() // result.closed streams closed on result.instances instances
+   */
+  revokeEverywhere(
+    selector: RevokeSelector,
+    options?: RevokeEverywhereOptions,
+  ): Promise<RevokeEverywhereResult>
+  /**
+   * The topic's streams on every live instance (over a broker with `control`; this hub's
+   * otherwise), and per principal where the broker shares them. While the store is unreachable,
+   * the last numbers read with `stale: true`; rejects with `SSE_BROKER_UNAVAILABLE` when there are
+   * none.
+   */
+  presenceEverywhere(topic: string): Promise<ClusterPresence>
   /**
    * Reports an error to the hub's `error` listeners (to stderr when there is none). For code
    * around the hub, such as an adapter's `authorize` step whose error must not reach the client.
@@ -398,6 +446,24 @@ function validSelector(selector: unknown): RevokeSelector {
   return { principal, tag, topic }
 }
 
+function validRevokeRetry(retry: unknown): number | undefined {
+  if (retry !== undefined && !(Number.isSafeInteger(retry) && (retry as number) >= 0)) {
+    throw new SseError(
+      'SSE_INVALID_RETRY',
+      `revoke({ retry }) needs integer milliseconds >= 0, got ${String(retry)}`,
+    )
+  }
+  return retry as number | undefined
+}
+
+/** The later of two log positions (in the same epoch); `ours` when the epochs differ. */
+function later(theirs: LogPosition | undefined, ours: LogPosition | undefined): LogPosition | undefined {
+  if (!theirs) return ours
+  if (!ours) return theirs
+  if (theirs.epoch !== ours.epoch) return ours
+  return theirs.seq > ours.seq ? theirs : ours
+}
+
 function jitter(range: { min: number; max: number }): number {
   return Math.round(range.min + Math.random() * Math.max(0, range.max - range.min))
 }
@@ -480,6 +546,10 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   readonly #revokedAt = new Map<string, LogPosition>()
   /** The newest entry this hub has seen, live or published: the log's position as far as it knows. */
   #lastSeen: LogPosition | undefined
+  /** Revocation and presence across instances: the broker's `control`, or this process alone. */
+  readonly #control: BrokerControl
+  readonly #controlTarget: ControlTarget
+  readonly #detachControl: () => void
   #stats = {
     published: 0,
     delivered: 0,
@@ -529,6 +599,19 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       (error) => this.#onGap(error),
       () => this.ready(),
     )
+    this.#control = this.#broker.control ?? new LocalControl()
+    const hub = this
+    this.#controlTarget = {
+      revoke: (command) => this.#applyRevoke(command),
+      presence: (topic) => this.presence(topic),
+      topicSize: (topic) => this.topicSize(topic),
+      topics: () => this.#byTopic.keys(),
+      presenceChanged: (change) => this.#emit('presence', change),
+      get wantsPresence() {
+        return (hub.#listeners.get('presence')?.size ?? 0) > 0
+      },
+    }
+    this.#detachControl = this.#control.attach(this.#controlTarget)
   }
 
   get closed(): boolean {
@@ -603,23 +686,71 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   }
 
   revoke(selector: RevokeSelector, options: RevokeOptions = {}): number {
-    const { principal, tag, topic } = validSelector(selector)
-    const retry = options.retry
-    if (retry !== undefined && !(Number.isSafeInteger(retry) && retry >= 0)) {
-      throw new SseError(
-        'SSE_INVALID_RETRY',
-        `revoke({ retry }) needs integer milliseconds >= 0, got ${String(retry)}`,
-      )
-    }
+    const valid = validSelector(selector)
+    const retry = validRevokeRetry(options.retry)
     // Framed before anything changes: a bad last event leaves every stream as it was.
     const final = encodeFrame(
       (options.event ? formatEvent(options.event, this.#serializer) : '') +
         (retry === undefined ? '' : formatEvent({ retry })),
     )
+    return this.#closeRevoked(valid, final, undefined)
+  }
+
+  async revokeEverywhere(
+    selector: RevokeSelector,
+    options: RevokeEverywhereOptions = {},
+  ): Promise<RevokeEverywhereResult> {
+    const valid = validSelector(selector)
+    const retry = validRevokeRetry(options.retry)
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REVOKE_TIMEOUT_MS
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+      throw new SseError(
+        'SSE_INVALID_OPTION',
+        `revokeEverywhere({ timeoutMs }) needs a positive integer (ms), got ${String(timeoutMs)}`,
+      )
+    }
+    // Serialized once, here: every instance sends the same last event, whatever its serializer.
+    const event = options.event
+      ? { event: options.event.event, data: serializeData(options.event.data, this.#serializer) }
+      : undefined
+    const final = encodeFrame(
+      (event ? formatEvent(event) : '') + (retry === undefined ? '' : formatEvent({ retry })),
+    )
+    const local = this.#closeRevoked(valid, final, undefined)
+    const command: RevokeCommand = { selector: valid, event, retry, at: this.#lastSeen }
+    return this.#control.revoke(command, { timeoutMs, local, origin: this.#controlTarget })
+  }
+
+  async presenceEverywhere(topic: string): Promise<ClusterPresence> {
+    return this.#control.presence(validateTopic(topic))
+  }
+
+  /** A revocation from another instance: as `revoke()`, marked at the later of its position and ours. */
+  #applyRevoke(command: RevokeCommand): { closed: number; at: LogPosition | undefined } {
+    if (this.#closed) return { closed: 0, at: this.#lastSeen }
+    const { event, retry } = command
+    let final: Uint8Array
+    try {
+      final = encodeFrame(
+        (event ? formatEvent(event) : '') + (retry === undefined ? '' : formatEvent({ retry })),
+      )
+    } catch (error) {
+      // Validated where it was sent; a foreign writer's bad event still closes the streams.
+      this.#emit('error', error)
+      final = new Uint8Array(0)
+    }
+    const closed = this.#closeRevoked(validSelector(command.selector), final, command.at)
+    return { closed, at: this.#lastSeen }
+  }
+
+  /** Closes the streams of a (valid) selector after `final`; marks the revocation for the resume check. */
+  #closeRevoked(selector: RevokeSelector, final: Uint8Array, at: LogPosition | undefined): number {
+    const { principal, tag, topic } = selector
     // Where the log stands: a stream of theirs resuming from before it is reset, not replayed.
-    if (this.#lastSeen) {
-      if (principal !== undefined) this.#markRevoked(`p:${principal}`, this.#lastSeen)
-      if (tag !== undefined) this.#markRevoked(`t:${tag}`, this.#lastSeen)
+    const mark = later(at, this.#lastSeen)
+    if (mark) {
+      if (principal !== undefined) this.#markRevoked(`p:${principal}`, mark)
+      if (tag !== undefined) this.#markRevoked(`t:${tag}`, mark)
     }
     const sets = [
       principal === undefined ? undefined : (this.#byPrincipal.get(principal) ?? EMPTY),
@@ -721,7 +852,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       return
     }
 
-    if (this.#broker.ready && !this.#brokerIsReady) {
+    if ((this.#broker.ready || this.#control.ready) && !this.#brokerIsReady) {
       await this.#brokerReady()
       if (impl.closed || this.#subs.has(impl)) return
       if (this.#closed || !this.#brokerIsReady) {
@@ -762,6 +893,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
     }
     if (sub.principal !== undefined) addTo(this.#byPrincipal, sub.principal, sub)
     for (const tag of sub.tags ?? []) addTo(this.#byTag, tag, sub)
+    this.#control.changed(this.#controlTarget, topics)
     impl.setOwner(this)
     if (impl.holding) this.#setHolding(sub, true)
     impl.useHeartbeat(this.#heartbeat ?? null)
@@ -797,6 +929,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       if (retry) sub.stream.writeFrame(encodeFrame(formatEvent({ retry: jitter(retry) })))
       sub.stream.close()
     }
+    this.#detachControl()
     if (this.#ownsBroker) await this.#broker.close()
     // One macrotask: servers that end a response a tick after its body (@hono/node-server) have
     // then released the connections, so a `server.close()` right after completes at once.
@@ -809,7 +942,9 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
    * broker recovers, and the next subscribe asks again.
    */
   async #brokerReady(): Promise<void> {
-    this.#readying ??= this.#broker.ready!().then(
+    // The control too: a stream registered before its instance can be reached by revocations
+    // would stay open through a cluster-wide revoke that reported none missing.
+    this.#readying ??= Promise.all([this.#broker.ready?.(), this.#control.ready?.()]).then(
       () => {
         this.#brokerIsReady = true
       },
@@ -824,7 +959,22 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
   async #replay(sub: Subscription, lastEventId: string): Promise<void> {
     const stream = sub.stream
     const position = parseLogId(lastEventId)
-    if (position && this.#revokedAfter(sub, position)) {
+    let revoked = position !== undefined && this.#revokedAfter(sub, position)
+    if (position && !revoked && (sub.principal !== undefined || sub.tags)) {
+      // Revoked on another instance (or before this one started)? The broker's control knows.
+      let marks: readonly LogPosition[]
+      try {
+        marks = await this.#control.revokedAt(sub.principal, sub.tags ?? [])
+      } catch (error) {
+        // Replaying without knowing could hand it what it had no access to: the client retries.
+        this.#emit('error', error)
+        stream.close()
+        return
+      }
+      if (stream.closed || this.#subs.get(stream) !== sub) return
+      revoked = marks.some((at) => at.epoch === position.epoch && at.seq >= position.seq)
+    }
+    if (position && revoked) {
       // Revoked after this id: replaying would hand it what was published while it had no access.
       let head: LogPosition
       try {
@@ -1057,6 +1207,7 @@ class HubImpl<M extends object> implements Hub<M>, StreamOwner {
       set?.delete(sub)
       if (set?.size === 0) this.#byTopic.delete(topic)
     }
+    this.#control.changed(this.#controlTarget, sub.topics)
     if (reason === 'overflow') this.#stats.overflowCloses++
     else if (reason === 'slow') this.#stats.slowCloses++
     if (released) this.#releaseReady()

@@ -5,6 +5,15 @@
  * `@sse/core/node`, Web Streams glue in `@sse/core/web`.
  */
 export type { Broker, BrokerEntry, BrokerMessage, HistoryResult, ResetReason } from './broker.ts'
+export type {
+  BrokerControl,
+  ClusterPresence,
+  ControlTarget,
+  LocalPresence,
+  PresenceChange,
+  RevokeCommand,
+  RevokeEverywhereResult,
+} from './control.ts'
 export { isSseError, SseError, type SseErrorCode } from './errors.ts'
 export type { DefaultEventMap, TypedEvent } from './event-map.ts'
 export {
@@ -35,6 +44,7 @@ export {
   DEFAULT_MAX_STREAMS,
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_TOPICS_PER_STREAM,
+  DEFAULT_REVOKE_TIMEOUT_MS,
   DEFAULT_SUBSCRIBE_RETRY,
   describeInvalidTopic,
   type Hub,
@@ -50,6 +60,7 @@ export {
   type Presence,
   RESET_EVENT,
   type ResetNotice,
+  type RevokeEverywhereOptions,
   type RevokeOptions,
   type RevokeSelector,
   type SubscribeOptions,

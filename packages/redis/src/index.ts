@@ -21,6 +21,7 @@
 import { once } from 'node:events'
 import {
   type Broker,
+  type BrokerControl,
   type BrokerEntry,
   type BrokerMessage,
   createEpoch,
@@ -31,6 +32,10 @@ import {
 } from '@sse/core'
 import { Redis, type RedisOptions, ReplyError } from 'ioredis'
 import { CommandGate } from './command-gate.ts'
+import { DEFAULT_INSTANCE_LEASE_MS, RedisControl } from './control.ts'
+
+export { DEFAULT_INSTANCE_LEASE_MS } from './control.ts'
+
 import { HEAD, HISTORY, POSITION, PUBLISH, SCRIPT_KEYS } from './scripts.ts'
 
 export interface RedisBrokerOptions {
@@ -77,6 +82,14 @@ export interface RedisBrokerOptions {
    * rejects with `SSE_BROKER_UNAVAILABLE`. Default 30 000 ms.
    */
   startupTimeoutMs?: number | undefined
+  /**
+   * How long an instance counts as alive without renewing its lease (ms; renewed every third of
+   * it): an instance killed without a goodbye drops out of `hub.presenceEverywhere()` and stops
+   * being waited for by `hub.revokeEverywhere()` within this. Default 15 000.
+   */
+  instanceLeaseMs?: number | undefined
+  /** Share who watches (principals) in cluster-wide presence, not only how many. Default `false`. */
+  presencePrincipals?: boolean | undefined
 }
 
 /** Default of `RedisBrokerOptions.startupTimeoutMs`. */
@@ -300,13 +313,24 @@ export class RedisBroker implements Broker {
     this.#reader.on('ready', () => {
       this.#checkPosition = true
     })
+    // Revocation and presence across instances: connections of their own, started by a hub.
+    this.#control = new RedisControl({
+      connect: make,
+      prefix,
+      timeoutMs: this.#timeoutMs,
+      startupTimeoutMs: this.#startupTimeoutMs,
+      leaseMs: positiveInteger('instanceLeaseMs', options.instanceLeaseMs ?? DEFAULT_INSTANCE_LEASE_MS),
+      principals: options.presencePrincipals ?? false,
+      unavailable: (error, what) => this.#unavailable(error, what),
+    })
   }
 
   /**
    * Resolves once this instance reads the log from a known position, so that every event
    * published anywhere from then on reaches its streams. Await it before serving: until the
    * position is known (one round trip), an event published by another instance could reach
-   * none of the streams that subscribed here meanwhile. While Redis is not reachable it keeps
+   * none of the streams that subscribed here meanwhile. It also waits until this instance holds
+   * its lease and hears revocations from the others. While Redis is not reachable it keeps
    * trying, with backoff, for up to `startupTimeoutMs` (default 30 s), then rejects with
    * `SSE_BROKER_UNAVAILABLE` (reading goes on in the background; call it again).
    *
@@ -324,6 +348,8 @@ export class RedisBroker implements Broker {
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
         await this.#connected()
+        // Revocations and presence reach this instance from here on, too.
+        await this.#control.ready()
         return
       } catch (error) {
         const left = deadline - Date.now()
@@ -421,6 +447,7 @@ export class RedisBroker implements Broker {
     this.#listeners.clear()
     this.#gapListeners.clear()
     this.#readyChecks.clear()
+    await this.#control.close()
     this.#reader.disconnect()
     this.#commands.disconnect()
     this.#wake?.()
@@ -621,5 +648,15 @@ export class RedisBroker implements Broker {
       data: fields[5] ?? '',
     }
     for (const listener of this.#listeners) listener(entry)
+  }
+
+  readonly #control: RedisControl
+
+  /**
+   * Revocation and presence across every instance with this prefix, for the hub
+   * (`hub.revokeEverywhere()`, `hub.presenceEverywhere()`, the `presence` event).
+   */
+  get control(): BrokerControl {
+    return this.#control
   }
 }

@@ -5,6 +5,7 @@ import * as redis from '../src/index.ts'
 it('exports the same names', () => {
   expect(Object.keys(redis).sort()).toMatchInlineSnapshot(`
     [
+      "DEFAULT_INSTANCE_LEASE_MS",
       "DEFAULT_MAX_IN_FLIGHT",
       "DEFAULT_MAX_QUEUED",
       "DEFAULT_STARTUP_TIMEOUT_MS",
@@ -18,6 +19,7 @@ it('gives RedisBroker the Broker methods and ready(), and nothing else public', 
     [
       "close",
       "constructor",
+      "control",
       "head",
       "history",
       "publish",

@@ -44,6 +44,32 @@ describe.skipIf(redisMissing())('the README examples, against a real redis-serve
     expect(reader.retries).toHaveLength(2) // the hub's as it subscribed, then close()'s
   })
 
+  it('cluster-wide.ts: shows who is online as events, and a ban closes the streams and refuses the reconnect', async () => {
+    const { url } = await readme.run('cluster-wide.ts', { REDIS_URL: redis.url })
+    const alice = await readme.open(`${url}/docs/1/events`, { headers: { 'x-user': 'alice' } })
+    const online = (event: { event?: string | undefined; data: string }, who: string[]) =>
+      event.event === 'presence' &&
+      JSON.stringify(JSON.parse(event.data).online.sort()) === JSON.stringify(who)
+    await alice.waitForEvent((event) => online(event, ['alice']), 10_000)
+    const bob = await readme.open(`${url}/docs/1/events`, { headers: { 'x-user': 'bob' } })
+    await alice.waitForEvent((event) => online(event, ['alice', 'bob']), 10_000)
+    expect((await readme.open(`${url}/docs/1/events`)).status).toBe(401)
+
+    const before = alice.events.length
+    const ban = await postJson(`${url}/admin/ban/bob`, {})
+    expect(ban).toMatchObject({ status: 200, body: { closed: 1, complete: true } })
+    await bob.waitForEvent((event) => event.event === 'banned', 10_000)
+    expect(await bob.waitForEnd(10_000)).toBe('end')
+    // Bob's leave reaches the page too.
+    await alice.waitUntil(
+      () => alice.events.slice(before).some((event) => online(event, ['alice'])),
+      10_000,
+      'the presence event after the ban',
+    )
+    const again = await readme.open(`${url}/docs/1/events`, { headers: { 'x-user': 'bob' } })
+    expect(again.status).toBe(403)
+  })
+
   it('outage.ts: answers 503 with Retry-After while Redis is down, and publishes again once it is back', async () => {
     const { url } = await readme.run('outage.ts', { REDIS_URL: redis.url })
     expect((await postNews(url, { title: 'up' })).status).toBe(201)
