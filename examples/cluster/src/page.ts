@@ -69,14 +69,18 @@ export const PAGE = `<!doctype html>
   })
   const watching = document.getElementById('watching')
   const presence = new EventSource('/events?topics=watching')
-  presence.onopen = async () => {
+  // Each instance publishes the changes it made, with the sum it saw; two instances' events can
+  // arrive in either order, so an event is the cue to read the sums, and the last answer wins.
+  let asked = 0
+  async function refreshWatching() {
+    const mine = ++asked
     const response = await fetch('/presence')
-    if (response.ok) watching.textContent = (await response.json()).streams
+    const body = response.ok ? await response.json() : undefined
+    if (body && mine === asked) watching.textContent = body.streams
   }
+  presence.onopen = refreshWatching
   presence.addEventListener('disconnected', () => presence.close())
-  presence.addEventListener('presence', (event) => {
-    watching.textContent = JSON.parse(event.data).streams
-  })
+  presence.addEventListener('presence', refreshWatching)
   document.getElementById('disconnect').onsubmit = async (event) => {
     event.preventDefault()
     const response = await fetch('/admin/disconnect', {
