@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createEventStream, createHub, MemoryBroker } from '@sse/core'
 import { createMemorySink } from '@sse/core/testing'
-import { redisCommand, startRedis } from './lib/scale-redis.mjs'
+import { redisCommand, startRedis } from './lib/redis-server.mjs'
 
 const { values } = parseArgs({
   options: {

@@ -1,10 +1,4 @@
 #!/usr/bin/env node
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
 /**
  * Fan-out over Redis: what `@sse/redis` costs. The same client load against
  *
@@ -31,6 +25,7 @@ import { benchArgs, pickVariants } from './lib/args.mjs'
 import { forkClient, forkServer, stopAll } from './lib/channel.mjs'
 import { driveFanout, fanoutRounds } from './lib/fanout-run.mjs'
 import { cpuOf } from './lib/proc.mjs'
+import { startRedis } from './lib/redis-server.mjs'
 import {
   columnsTable,
   fanoutColumns,
@@ -60,33 +55,14 @@ const variants = pickVariants(args.variants, LABELS)
 const CLIENT_PROCESSES = 3
 if (clients % CLIENT_PROCESSES !== 0) throw new Error(`--clients must be a multiple of ${CLIENT_PROCESSES}`)
 
-const redisBinary = findBinary('redis-server')
 const needsRedis = variants.some((variant) => variant !== 'memory')
-if (needsRedis && !redisBinary) {
-  console.error('redis-server not found (apt install redis-server); run with --variants=memory or install it')
-  process.exit(1)
-}
-const redisDir = mkdtempSync(join(tmpdir(), 'sse-bench-redis-'))
-const redisPort = await freePort()
-/** @type {import('node:child_process').ChildProcess | undefined} */
-let redis
-if (needsRedis && redisBinary) {
-  const flags = ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '']
-  redis = spawn(redisBinary, [...flags, '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let output = ''
-  await new Promise((resolve, reject) => {
-    redis?.stdout?.on('data', (chunk) => {
-      output += chunk
-      if (output.includes('Ready to accept connections')) resolve(undefined)
+const redis = needsRedis
+  ? await startRedis().catch((/** @type {Error} */ error) => {
+      console.error(`${error.message}; or run with --variants=memory`)
+      process.exit(1)
     })
-    redis?.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)))
-  })
-  redis.stdout?.resume()
-}
-const stopRedis = () => {
-  redis?.kill('SIGKILL')
-  rmSync(redisDir, { recursive: true, force: true })
-}
+  : undefined
+const stopRedis = () => redis?.stop()
 process.once('SIGINT', () => {
   stopRedis()
   process.exit(130)
@@ -114,7 +90,7 @@ async function run(variant) {
   const instances = variant === 'redis3' ? 3 : 1
   const env = {
     ...process.env,
-    BENCH_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    BENCH_REDIS_URL: redis?.url ?? '',
     BENCH_REDIS_PREFIX: `bench:${process.pid}:${++runIndex}`,
   }
   const serverArgs = [variant === 'memory' ? 'c' : 'redis', String(payload)]
@@ -212,22 +188,3 @@ if (memory) {
   }
 }
 if (args.json) console.log(JSON.stringify({ clients, events, burst, payload, results, summaries }))
-
-/** @param {string} name */
-function findBinary(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/bin', '/usr/bin', '/usr/sbin']
-  return dirs
-    .filter((dir) => dir.startsWith('/'))
-    .map((dir) => join(dir, name))
-    .find((path) => existsSync(path))
-}
-
-async function freePort() {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
-  server.close()
-  await once(server, 'close')
-  return port
-}

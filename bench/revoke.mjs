@@ -17,15 +17,12 @@
  * One redis-server without persistence, one key prefix for the whole benchmark; the instances stay
  * up across runs. Needs the built dist (`npm run build`) and redis-server.
  */
-import { fork, spawn } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchArgs } from './lib/args.mjs'
+import { startRedis } from './lib/redis-server.mjs'
 import { fmt, median, table } from './lib/report.mjs'
 
 if (process.argv[2] === 'instance') {
@@ -81,32 +78,10 @@ async function instance() {
 
 async function main() {
   const args = benchArgs({ numbers: { runs: 7, warmup: 1, streams: 1000, instances: 3 } })
-  const redisBinary = process.env.PATH?.split(delimiter)
-    .map((dir) => join(dir, 'redis-server'))
-    .find((path) => existsSync(path))
-  if (!redisBinary) {
-    console.error('redis-server not found (apt install redis-server)')
-    process.exit(1)
-  }
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'sse-bench-revoke-'))
-  const redis = spawn(
-    redisBinary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  let output = ''
-  await new Promise((resolve, reject) => {
-    redis.stdout.on('data', (chunk) => {
-      output += chunk
-      if (output.includes('Ready to accept connections')) resolve(undefined)
-    })
-    redis.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)))
-  })
-  redis.stdout.resume()
+  const redis = await startRedis()
   const env = {
     ...process.env,
-    BENCH_REDIS_URL: `redis://127.0.0.1:${port}`,
+    BENCH_REDIS_URL: redis.url,
     BENCH_PREFIX: `bench:revoke:${process.pid}`,
   }
   const script = fileURLToPath(import.meta.url)
@@ -179,8 +154,7 @@ async function main() {
     for (const child of children) child.send({ type: 'stop' })
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)))
     agent.destroy()
-    redis.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    redis.stop()
   }
 }
 
@@ -241,14 +215,4 @@ function ask(child, message, type) {
   const answer = reply(child, type)
   child.send(message)
   return answer
-}
-
-async function freePort() {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
-  server.close()
-  await once(server, 'close')
-  return port
 }

@@ -18,9 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { benchArgs, pickVariants } from './lib/args.mjs'
 import { cpuOf, machineCpu } from './lib/proc.mjs'
+import { redisStats, startRedis } from './lib/redis-server.mjs'
 import { columnsTable, fmt, mb } from './lib/report.mjs'
 import { limitMessage, monotonicMs, readFdLimit, readPortRange, readSomaxconn } from './lib/scale-limits.mjs'
-import { redisStats, startRedis } from './lib/scale-redis.mjs'
 
 const LABELS = {
   raw: 'raw node:http',

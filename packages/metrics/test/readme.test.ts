@@ -23,18 +23,23 @@ it('shows the example file in full, and nothing in a ts block that is not in it'
   expectReadmeShowsExamples(new URL('../README.md', import.meta.url), examplesDir)
 })
 
-it('metrics.ts: /metrics counts the stream and the event a client got', async () => {
-  const example = await runExample(new URL('metrics.ts', examplesDir))
-  cleanup.push(() => example.close())
-  const reader = await openEventStream(`${example.url}/events`)
+/** A reader of the example's `/events`, one POST to `/news`, and that event read: the workload both examples count. */
+async function oneEventThrough(url: string): Promise<void> {
+  const reader = await openEventStream(`${url}/events`)
   cleanup.push(() => reader.close())
-  const posted = await fetch(`${example.url}/news`, {
+  const posted = await fetch(`${url}/news`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ title: 'hello' }),
   })
   expect(posted.status).toBe(201)
   expect(JSON.parse((await reader.next()).data)).toEqual({ title: 'hello' })
+}
+
+it('metrics.ts: /metrics counts the stream and the event a client got', async () => {
+  const example = await runExample(new URL('metrics.ts', examplesDir))
+  cleanup.push(() => example.close())
+  await oneEventThrough(example.url)
   const text = await (await fetch(`${example.url}/metrics`)).text()
   expect(text).toMatch(/^sse_streams 1$/m)
   expect(text).toMatch(/^sse_topic_streams\{topic="news"\} 1$/m)
@@ -68,15 +73,7 @@ async function runListening(name: string) {
 it('otel.ts: /metrics, written by OpenTelemetry’s Prometheus exporter, counts the same', async () => {
   const example = await runListening('otel.ts')
   cleanup.push(() => example.close())
-  const reader = await openEventStream(`${example.url}/events`)
-  cleanup.push(() => reader.close())
-  const posted = await fetch(`${example.url}/news`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'hello' }),
-  })
-  expect(posted.status).toBe(201)
-  expect(JSON.parse((await reader.next()).data)).toEqual({ title: 'hello' })
+  await oneEventThrough(example.url)
   const { samples } = await scrape(`${example.url}/metrics`)
   expect(samples.get('sse_streams')).toBe(1)
   expect(samples.get('sse_topic_streams{topic="news"}')).toBe(1)

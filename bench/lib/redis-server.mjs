@@ -1,5 +1,5 @@
-// The redis-server of `scale.mjs --variants=redis`: one started on a free port for the run, and
-// its `INFO stats` counters read over a plain socket (one RESP command, no client library).
+// A redis-server for the benches: one started on a free port for the run (no persistence), and
+// its `INFO` counters read over a plain socket (one RESP command, no client library).
 import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
