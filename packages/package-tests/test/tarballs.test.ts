@@ -95,7 +95,8 @@ beforeAll(async () => {
       '--json',
       join(temp, 'report.json'),
     ],
-    { cwd: root, timeoutMs: 120_000 },
+    // Packs and checks every public package (publint, attw): minutes on a loaded 2-core machine.
+    { cwd: root, timeoutMs: 240_000 },
   )
   report = readJson<Report>(join(temp, 'report.json'))
   const packed = report.packages.filter((pkg) => !pkg.private)
