@@ -114,6 +114,9 @@ export class RedisControl implements BrokerControl {
   #heartbeat: ReturnType<typeof setInterval> | undefined
   #started: Promise<void> | undefined
   #connecting: Promise<void> | undefined
+  /** Set once the first SUBSCRIBE succeeded: from then on every reconnect subscribes again. */
+  #listening = false
+  #resubscribeTimer: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
   constructor(options: RedisControlOptions) {
@@ -142,8 +145,13 @@ export class RedisControl implements BrokerControl {
       if (this.#heartbeat) void this.#beat()
     })
     this.#commands = commands
-    this.#subscriber = options.connect({})
+    // Subscribing again after a reconnect is done here, not by ioredis: its own resubscribe leaves
+    // the SUBSCRIBE's promise without a handler, so a connection that drops before the reply, or a
+    // refused SUBSCRIBE, became an unhandled rejection in the app (seen in CI: "Connection is
+    // closed." while Redis restarted).
+    this.#subscriber = options.connect({ autoResubscribe: false })
     this.#subscriber.on('error', () => {})
+    this.#subscriber.on('ready', () => this.#resubscribe(0))
     this.#subscriber.on('message', (_channel: string, text: string) => this.#receive(text))
   }
 
@@ -306,6 +314,7 @@ export class RedisControl implements BrokerControl {
     this.#closed = true
     clearInterval(this.#heartbeat)
     clearTimeout(this.#flushTimer)
+    clearTimeout(this.#resubscribeTimer)
     for (const waiting of this.#waiting.values()) waiting.done()
     if (this.#commands.status === 'ready') {
       await this.#commands.sseLeave(this.#leases, this.#options.prefix, this.#id).catch(() => {})
@@ -321,6 +330,7 @@ export class RedisControl implements BrokerControl {
         await this.#connected('starting')
         if (this.#subscriber.status === 'wait') this.#subscriber.connect().catch(() => {})
         await this.#within(this.#subscriber.subscribe(this.#channel), 'subscribing to its control channel')
+        this.#listening = true
         this.#resync = true
         await this.#beat(true)
         break
@@ -338,6 +348,24 @@ export class RedisControl implements BrokerControl {
       Math.max(1, Math.floor(this.#options.leaseMs / 3)),
     )
     this.#heartbeat.unref?.()
+  }
+
+  /**
+   * Back on the control channel after a reconnect. A refused SUBSCRIBE (an ACL, a Redis still
+   * loading) is tried again with backoff up to 5 s while the connection stays up; a reconnect starts
+   * over. Until it succeeds, a revocation from another instance counts this one as missing.
+   */
+  #resubscribe(attempt: number): void {
+    clearTimeout(this.#resubscribeTimer)
+    if (this.#closed || !this.#listening || this.#subscriber.status !== 'ready') return
+    this.#subscriber.subscribe(this.#channel).catch(() => {
+      if (this.#closed || this.#subscriber.status !== 'ready') return
+      this.#resubscribeTimer = setTimeout(
+        () => this.#resubscribe(attempt + 1),
+        Math.min(100 * 2 ** attempt, 5000),
+      )
+      this.#resubscribeTimer.unref?.()
+    })
   }
 
   /** Renews the lease and sweeps dead instances; writes what changed. `strict`: failures throw. */

@@ -6,6 +6,7 @@
  */
 import { isSseError, RESET_EVENT } from '@sse/core'
 import { type EventStreamReader, openEventStream, pollUntil } from '@sse/test-utils'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type ClusterApp, type Instance, startChildInstance, startInstance } from './cluster.ts'
 import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
@@ -206,6 +207,46 @@ describe.skipIf(redisMissing())('revokeEverywhere over Redis', () => {
     // It had the command: running again, it closes the stream.
     expect(await there.waitForEnd(DEADLINE)).toBe('end')
   })
+
+  it('listens again after Redis drops its pub/sub connection, even when the first SUBSCRIBE back is refused', async () => {
+    const { instances } = await cluster(2)
+    const [a, b] = instances as [Instance, Instance]
+    const there = await connect(b, 'user=alice')
+    await pollUntil(() => b.hub.size === 1, DEADLINE, 'the stream on b')
+    const admin = new Redis(redis.url, { lazyConnect: true })
+    open.push({ close: async () => admin.disconnect() })
+    await admin.connect()
+    await admin.call('ACL', 'LOG', 'RESET')
+    // Every channel refused, then every pub/sub connection dropped: each instance reconnects and
+    // its SUBSCRIBE is answered NOPERM. ioredis's own resubscribe left that rejection unhandled.
+    await admin.call('ACL', 'SETUSER', 'default', 'resetchannels')
+    try {
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      let refused = 0
+      await pollUntil(
+        () => {
+          void admin.call('ACL', 'LOG').then((log) => {
+            refused = (log as unknown[][]).filter((entry) => entry.includes('channel')).length
+          })
+          return refused >= 2
+        },
+        DEADLINE,
+        () => `SUBSCRIBEs refused: ${refused}`,
+        50,
+      )
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'default', 'allchannels')
+    }
+    // Allowed again: both subscribe within their backoff (at most 5 s) and hear each other. (An
+    // attempt made while only b is back closes alice's stream but misses a's answer: incomplete.)
+    let result = await a.hub.revokeEverywhere({ principal: 'alice' }, { timeoutMs: 3000 })
+    for (let attempt = 0; !result.complete && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      result = await a.hub.revokeEverywhere({ principal: 'alice' }, { timeoutMs: 3000 })
+    }
+    expect(result).toMatchObject({ instances: 2, missing: 0, complete: true })
+    expect(await there.waitForEnd(DEADLINE)).toBe('end')
+  }, 60_000)
 
   it('rejects bad selectors and options with SseError before closing anything', async () => {
     const { instances } = await cluster(1)
