@@ -26,6 +26,7 @@
  * The Lua scripts are in `control-scripts.ts`.
  */
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import type {
   BrokerControl,
   ClusterPresence,
@@ -38,6 +39,7 @@ import type {
 import { SseError } from '@sse/core'
 import type { Redis, RedisOptions } from 'ioredis'
 import { ANSWER, HEARTBEAT, LEAVE, READ, REVOKE, type Scripted, WRITE } from './control-scripts.ts'
+import { answeredWithin } from './deadline.ts'
 
 /** Default of `RedisBrokerOptions.instanceLeaseMs`. */
 export const DEFAULT_INSTANCE_LEASE_MS = 15_000
@@ -127,7 +129,8 @@ export class RedisControl implements BrokerControl {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      commandTimeout: options.timeoutMs,
+      // Timed by `answeredWithin` (./deadline.ts), which a busy event loop cannot fake.
+      commandTimeout: undefined,
     }) as Scripted
     for (const [name, lua, keys] of [
       ['sseHeartbeat', HEARTBEAT, 1],
@@ -317,7 +320,11 @@ export class RedisControl implements BrokerControl {
     clearTimeout(this.#resubscribeTimer)
     for (const waiting of this.#waiting.values()) waiting.done()
     if (this.#commands.status === 'ready') {
-      await this.#commands.sseLeave(this.#leases, this.#options.prefix, this.#id).catch(() => {})
+      await answeredWithin(
+        this.#commands.sseLeave(this.#leases, this.#options.prefix, this.#id),
+        this.#options.timeoutMs,
+        'leaving',
+      ).catch(() => {})
     }
     this.#commands.disconnect()
     this.#subscriber.disconnect()
@@ -543,19 +550,17 @@ export class RedisControl implements BrokerControl {
     if (this.#commands.status === 'wait') await this.#commands.connect().catch(() => {})
     if (this.#commands.status === 'ready') return
     // One wait shared by every caller: a burst during an outage adds one listener, not one each.
-    this.#connecting ??= new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#commands.off('ready', ready)
-        reject(new Error(`connecting took over ${this.#options.timeoutMs} ms`))
-      }, this.#options.timeoutMs)
-      const ready = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#commands.once('ready', ready)
-    }).finally(() => {
-      this.#connecting = undefined
-    })
+    if (!this.#connecting) {
+      const controller = new AbortController()
+      this.#connecting = answeredWithin(
+        once(this.#commands, 'ready', { signal: controller.signal }).then(() => {}),
+        this.#options.timeoutMs,
+        'connecting',
+      ).finally(() => {
+        controller.abort()
+        this.#connecting = undefined
+      })
+    }
     try {
       await this.#connecting
     } catch (error) {
@@ -565,26 +570,16 @@ export class RedisControl implements BrokerControl {
 
   /** `promise`, or SSE_BROKER_UNAVAILABLE after the command timeout. */
   async #within<T>(promise: Promise<T>, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${what} took over ${this.#options.timeoutMs} ms`)),
-        this.#options.timeoutMs,
-      )
-    })
-    promise.catch(() => {})
     try {
-      return await Promise.race([promise, timeout])
+      return await answeredWithin(promise, this.#options.timeoutMs, what)
     } catch (error) {
       throw this.#options.unavailable(error, what)
-    } finally {
-      clearTimeout(timer)
     }
   }
 
   async #run<T>(what: string, command: () => Promise<T>): Promise<T> {
     try {
-      return await command()
+      return await answeredWithin(command(), this.#options.timeoutMs, what)
     } catch (error) {
       throw this.#options.unavailable(error, what)
     }

@@ -33,6 +33,7 @@ import {
 import { Redis, type RedisOptions, ReplyError } from 'ioredis'
 import { CommandGate } from './command-gate.ts'
 import { DEFAULT_INSTANCE_LEASE_MS, RedisControl } from './control.ts'
+import { answeredWithin } from './deadline.ts'
 
 export { DEFAULT_INSTANCE_LEASE_MS } from './control.ts'
 
@@ -281,25 +282,28 @@ export class RedisBroker implements Broker {
     // silent wait. And a command that failed is never sent again on reconnect: ioredis would
     // otherwise re-run a publish already answered with SSE_BROKER_UNAVAILABLE, minutes later,
     // after newer events (seen in the cluster's outage test: attempt 17 delivered after 25).
+    // Commands are timed by `answeredWithin` (./deadline.ts), not by ioredis's `commandTimeout`
+    // (unset, whatever the app's options say: ioredis takes even 0 as a timeout), which a busy
+    // event loop can fake.
     this.#commands = withScripts(
       make({
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
-        commandTimeout: this.#timeoutMs,
+        commandTimeout: undefined,
       }),
     )
     // The reader waits through outages and re-reads its position after each reconnect. Its commands
     // fail as soon as the connection drops (maxRetriesPerRequest 0 rejects a read in flight) and at
     // once while it is down (no offline queue): ioredis would otherwise settle them only by their
-    // timeout, even after disconnect(), and close() would wait that long. The timeout stays for a
-    // connection that hangs without closing.
+    // timeout, even after disconnect(), and close() would wait that long. The timeout
+    // (`answeredWithin`) stays for a connection that hangs without closing.
     this.#reader = withScripts(
       make({
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
-        commandTimeout: IDLE_CHECK_MS + this.#timeoutMs,
+        commandTimeout: undefined,
       }),
     )
     this.#commands.on('error', () => {})
@@ -508,16 +512,11 @@ export class RedisBroker implements Broker {
    */
   async #within<T>(wait: (signal: AbortSignal) => Promise<T>, what: string): Promise<T> {
     const controller = new AbortController()
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took over ${this.#timeoutMs} ms`)), this.#timeoutMs)
-    })
     try {
-      return await Promise.race([wait(controller.signal), timeout])
+      return await answeredWithin(wait(controller.signal), this.#timeoutMs, what)
     } catch (error) {
       throw this.#unavailable(error, what)
     } finally {
-      clearTimeout(timer)
       controller.abort()
     }
   }
@@ -527,7 +526,7 @@ export class RedisBroker implements Broker {
     return this.#gate.run(async () => {
       await this.#connected()
       try {
-        return await command()
+        return await answeredWithin(command(), this.#timeoutMs, what)
       } catch (error) {
         throw this.#unavailable(error, what)
       }
@@ -549,15 +548,19 @@ export class RedisBroker implements Broker {
           this.#checkPosition = false
           markStarted()
         }
-        const reply = (await this.#reader.call(
-          'XREAD',
-          'COUNT',
-          this.#readBatch,
-          'BLOCK',
-          IDLE_CHECK_MS,
-          'STREAMS',
-          this.#keys[2],
-          this.#lastId,
+        const reply = (await answeredWithin(
+          this.#reader.call(
+            'XREAD',
+            'COUNT',
+            this.#readBatch,
+            'BLOCK',
+            IDLE_CHECK_MS,
+            'STREAMS',
+            this.#keys[2],
+            this.#lastId,
+          ),
+          IDLE_CHECK_MS + this.#timeoutMs,
+          'reading the log',
         )) as [string, [string, string[]][]][] | null
         if (!reply) {
           // Idle for a while: look at the epoch again, in case Redis was flushed under us (then
@@ -607,11 +610,10 @@ export class RedisBroker implements Broker {
   /** Where to read from after a (re)connect, and whether entries were lost meanwhile. */
   async #position(): Promise<void> {
     const lastSeq = seqOf(this.#lastId)
-    const [epoch, head, firstKept] = await this.#reader.ssePosition(
-      ...this.#keys,
-      createEpoch(),
-      this.#epoch ?? '',
-      lastSeq,
+    const [epoch, head, firstKept] = await answeredWithin(
+      this.#reader.ssePosition(...this.#keys, createEpoch(), this.#epoch ?? '', lastSeq),
+      this.#timeoutMs,
+      'reading the log position',
     )
     if (this.#epoch === undefined) {
       // First start: live from now.
