@@ -44,7 +44,7 @@ const args = benchArgs({
     'heartbeat-ms': 4000,
     concurrency: 100,
     'window-ms': 3000,
-    'settle-ms': 5000,
+    'settle-ms': 15_000,
     warm: 200,
     cycles: 1,
   },
@@ -158,7 +158,12 @@ function split(n, parts) {
   return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0))
 }
 
-/** @param {Array<{ rss: number, heapUsed: number, heapTotal: number, external: number }>} mems */
+/**
+ * @typedef {{ rss: number, heapUsed: number, heapTotal: number, external: number,
+ *   v8Physical: number, brk: number, anon: number, file: number }} Mem
+ */
+
+/** @param {Mem[]} mems @returns {Mem} */
 function sumMem(mems) {
   return mems.reduce(
     (sum, mem) => ({
@@ -166,8 +171,12 @@ function sumMem(mems) {
       heapUsed: sum.heapUsed + mem.heapUsed,
       heapTotal: sum.heapTotal + mem.heapTotal,
       external: sum.external + mem.external,
+      v8Physical: sum.v8Physical + mem.v8Physical,
+      brk: sum.brk + mem.brk,
+      anon: sum.anon + mem.anon,
+      file: sum.file + mem.file,
     }),
-    { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 },
+    { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, v8Physical: 0, brk: 0, anon: 0, file: 0 },
   )
 }
 
@@ -593,6 +602,14 @@ if (args.json) {
     console.log(
       `  ${LABELS[r.variant]}: after every client left (and ${args['settle-ms']} ms), RSS ${mb(r.after.rss)} MB, ${((r.after.rss / r.before.rss - 1) * 100).toFixed(0)}% over the warm baseline ${mb(r.before.rss)} MB (cold ${mb(r.cold.rss)}); ` +
         `JS heap + external ${mb(heap(r.after))} MB, ${((heap(r.after) / heap(r.before) - 1) * 100).toFixed(0)}% over its warm baseline ${mb(heap(r.before))} MB (target ≤ 10%); V8 heap committed ${mb(r.after.heapTotal)} MB (baseline ${mb(r.before.heapTotal)})`,
+    )
+  }
+  for (const r of results) {
+    const parts = (/** @type {typeof r.before} */ m) =>
+      `anonymous ${mb(m.anon)} (V8 pages ${mb(m.v8Physical)}, malloc main arena ${mb(m.brk)}), files ${mb(m.file)}`
+    console.log(
+      `  ${LABELS[r.variant]}: RSS by kind (MB), warm baseline: ${parts(r.before)}; idle: ${parts(r.idle)}; after: ${parts(r.after)}; ` +
+        `anonymous after ${((r.after.anon / r.before.anon - 1) * 100).toFixed(0)}% over the baseline's`,
     )
   }
   for (const r of results) {

@@ -27,10 +27,12 @@
  * `waitP99`, the same weighted by time, see below) and the process's CPU ms over the window. `t0` is the time
  * when the publish began, from `monotonicMs()` (CLOCK_MONOTONIC: the clients read the same clock).
  */
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
+import v8 from 'node:v8'
 import { monotonicMs, readFdLimit } from './scale-limits.mjs'
 
 const variantName = process.argv[2] ?? 'core'
@@ -58,7 +60,32 @@ async function settledMemory() {
     await sleep(50)
   }
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage()
-  return { rss, heapUsed, heapTotal, external }
+  return { rss, heapUsed, heapTotal, external, ...whereRssIs() }
+}
+
+/**
+ * Where the resident pages are: V8's heap pages in RAM (`v8Physical`); the C allocator's main
+ * arena (`brk`, the `[heap]` mapping of /proc/self/smaps); every anonymous mapping (`anon`:
+ * V8's pages, malloc's arenas, thread stacks); and `file`, pages of the node binary and its
+ * libraries read in (code that ran: shared with the page cache, not memory the process holds).
+ * Linux only; zeros elsewhere.
+ */
+function whereRssIs() {
+  const v8Physical = v8.getHeapStatistics().total_physical_size
+  let brk = 0
+  let anon = 0
+  let file = 0
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    anon = Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1] ?? 0) * 1024
+    file = Number(/^RssFile:\s+(\d+)/m.exec(status)?.[1] ?? 0) * 1024
+    const smaps = readFileSync('/proc/self/smaps', 'utf8')
+    const heap = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+)/.exec(smaps)
+    brk = Number(heap?.[1] ?? 0) * 1024
+  } catch {
+    // not Linux
+  }
+  return { v8Physical, brk, anon, file }
 }
 
 /**
@@ -215,7 +242,10 @@ process.on('message', async (/** @type {any} */ message) => {
     paused = true
     const loop = await loopDuring(message.ms, () => {
       const t0 = monotonicMs()
-      variant.broadcast(message.marker)
+      // A failed publish (over Redis) is reported, and the clients' wait for it ends at its deadline.
+      Promise.resolve(variant.broadcast(message.marker)).catch((/** @type {Error} */ error) =>
+        console.error(`scale server (${variantName}): the broadcast's publish failed: ${error.message}`),
+      )
       // The publish and its fan-out (a microtask for the hub) done: the loop is free again.
       setImmediate(() => send({ type: 'published', t0, busyMs: monotonicMs() - t0 }))
     })
