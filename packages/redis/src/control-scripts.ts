@@ -169,19 +169,31 @@ end
 return out
 `
 
-// KEYS: leases, revoked, revocation order. ARGV: prefix, id, message, epoch, seq, key count, keys…
-// Records the revocation, then sends it to every live instance but this one.
-// Returns {instances that got it, live instances that were not listening}.
+// KEYS: leases, revoked, revocation order, revocation log, log trimmed-to. ARGV: prefix, id,
+// message, epoch, seq, key count, keys…
+// Records the revocation (the resume check's mark, and the command in the log that an instance
+// reads after being cut off: the last ${MAX_REVOCATIONS}, the id of the last one dropped in
+// trimmed-to), then sends the message with its log id to every live instance but this one.
+// Returns {instances that got it, live instances that were not listening, log id}.
 export const REVOKE: string = `${LIB}
 local now = nowMs()
 mark(KEYS[2], KEYS[3], now, ARGV[4], ARGV[5], 7, tonumber(ARGV[6]))
+local over = redis.call('XLEN', KEYS[4]) - ${MAX_REVOCATIONS - 1}
+if over > 0 then
+  local dropped = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', over)
+  redis.call('SET', KEYS[5], dropped[#dropped][1])
+  redis.call('XTRIM', KEYS[4], 'MAXLEN', ${MAX_REVOCATIONS - 1})
+end
+local entry = redis.call('XADD', KEYS[4], '*', 'm', ARGV[3])
+-- The message (a JSON object) with its log id as a first field: {"log":"<id>",…}.
+local message = '{"log":"' .. entry .. '",' .. string.sub(ARGV[3], 2)
 local sent, missed = 0, 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
   if id ~= ARGV[2] then
-    if redis.call('PUBLISH', prefix .. ':ctl:' .. id, ARGV[3]) > 0 then sent = sent + 1 else missed = missed + 1 end
+    if redis.call('PUBLISH', prefix .. ':ctl:' .. id, message) > 0 then sent = sent + 1 else missed = missed + 1 end
   end
 end
-return {sent, missed}
+return {sent, missed, entry}
 `
 
 // KEYS: revoked, revocation order. ARGV: prefix, reply channel, message, epoch, seq, key count, keys…
@@ -196,6 +208,6 @@ export type Scripted = Redis & {
   sseLeave(...args: (string | number)[]): Promise<(string | number)[]>
   ssePresenceWrite(...args: (string | number)[]): Promise<(string | number)[]>
   ssePresenceRead(...args: (string | number)[]): Promise<(string | number)[]>
-  sseRevoke(...args: (string | number)[]): Promise<[number, number]>
+  sseRevoke(...args: (string | number)[]): Promise<[number, number, string]>
   sseRevokeAnswer(...args: (string | number)[]): Promise<number>
 }

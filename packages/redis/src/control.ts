@@ -13,9 +13,15 @@
  *   instance alive but cut off is known to have missed it, never assumed to have closed
  *   anything. Each instance closes its streams, raises the recorded position to where it stood
  *   (its streams may have been sent more than the revoker had seen), and answers on the
- *   revoker's channel with its count. Pub/sub rather than a stream: a revocation is only worth
- *   anything now, and an instance that misses one is reported as missing (and its clients'
- *   resumes are still checked against `<prefix>:revoked`).
+ *   revoker's channel with its count. Pub/sub, so that an answer means the instance had it now;
+ *   an instance that misses one is reported as missing (and its clients' resumes are still
+ *   checked against `<prefix>:revoked`).
+ * - **Catching up.** The same script appends the command to `<prefix>:revocations` (a Stream of
+ *   the last 10,000; `:trimmed-to` keeps the id of the last one dropped) and sends each instance
+ *   its log id with it. An instance cut off from its channel (Redis restarted, the connection
+ *   dropped, a SUBSCRIBE refused) reads, once it listens again, every revocation after the last
+ *   one it had, and applies those it had not: a banned user's stream does not stay open on the
+ *   instance that was away. If the log dropped some it never saw, it closes all its streams.
  * - **Presence.** Per topic, a hash of sums (`<prefix>:presence:t:<topic>`: field `''` the
  *   streams, a principal's field its streams, when principals are shared), and per instance its
  *   own part of each (`<prefix>:presence:i:<id>:<topic>`), so that a dead instance's part is
@@ -52,7 +58,14 @@ const WRITE_BATCH = 256
 const MAX_CACHED_PRESENCE = 1000
 
 type Message =
-  | { readonly type: 'revoke'; readonly id: string; readonly from: string; readonly command: RevokeCommand }
+  | {
+      readonly type: 'revoke'
+      readonly id: string
+      readonly from: string
+      readonly command: RevokeCommand
+      /** Its id in the revocation log, added by the script that sends it. */
+      readonly log?: string
+    }
   | { readonly type: 'answer'; readonly id: string; readonly from: string; readonly closed: number }
 
 interface Waiting {
@@ -72,6 +85,27 @@ export interface RedisControlOptions {
   readonly principals: boolean
   /** What is wrong, in our terms (the broker's wording). */
   readonly unavailable: (error: unknown, what: string) => SseError
+}
+
+/** Revocations read from the log per command while catching up. */
+const CATCH_UP_PAGE = 500
+/** Log ids of applied revocations remembered (halved when past it). */
+const APPLIED_KEPT = 1024
+
+/** Orders two stream ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number)
+  const [bm = 0, bs = 0] = b.split('-').map(Number)
+  return am === bm ? as - bs : am - bm
+}
+
+function parseMessage(text: string): Message | undefined {
+  try {
+    const message = JSON.parse(text) as Message
+    return typeof message === 'object' && message !== null ? message : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Keys of the resume check: `p:<principal>` and `t:<tag>`, as the hub marks them. */
@@ -102,6 +136,7 @@ export class RedisControl implements BrokerControl {
   readonly #id = randomUUID().replaceAll('-', '')
   readonly #channel: string
   readonly #leases: string
+  readonly #revocationLog: string
   readonly #commands: Scripted
   readonly #subscriber: Redis
   readonly #targets = new Set<ControlTarget>()
@@ -119,12 +154,22 @@ export class RedisControl implements BrokerControl {
   /** Set once the first SUBSCRIBE succeeded: from then on every reconnect subscribes again. */
   #listening = false
   #resubscribeTimer: ReturnType<typeof setTimeout> | undefined
+  /** The revocation log's id up to which this instance has every revocation (live or caught up). */
+  #seenUpTo = '0-0'
+  /** Listening without a break since `#seenUpTo` was read: a live revocation moves it on. */
+  #continuous = false
+  /** Log ids of the revocations applied here lately (live ones during a catch-up are not applied twice). */
+  readonly #applied = new Set<string>()
+  #catchingUp: Promise<void> | undefined
+  #catchUpAgain = false
+  #catchUpTimer: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
   constructor(options: RedisControlOptions) {
     this.#options = options
     this.#channel = `${options.prefix}:ctl:${this.#id}`
     this.#leases = `${options.prefix}:presence:leases`
+    this.#revocationLog = `${options.prefix}:revocations`
     const commands = options.connect({
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -137,7 +182,7 @@ export class RedisControl implements BrokerControl {
       ['sseLeave', LEAVE, 1],
       ['ssePresenceWrite', WRITE, 2],
       ['ssePresenceRead', READ, 2],
-      ['sseRevoke', REVOKE, 3],
+      ['sseRevoke', REVOKE, 5],
       ['sseRevokeAnswer', ANSWER, 2],
     ] as const) {
       commands.defineCommand(name, { numberOfKeys: keys, lua })
@@ -155,6 +200,10 @@ export class RedisControl implements BrokerControl {
     this.#subscriber = options.connect({ autoResubscribe: false })
     this.#subscriber.on('error', () => {})
     this.#subscriber.on('ready', () => this.#resubscribe(0))
+    // Cut off: revocations sent meanwhile are read from the log once it listens again.
+    this.#subscriber.on('close', () => {
+      this.#continuous = false
+    })
     this.#subscriber.on('message', (_channel: string, text: string) => this.#receive(text))
   }
 
@@ -207,6 +256,8 @@ export class RedisControl implements BrokerControl {
           this.#leases,
           `${this.#options.prefix}:revoked`,
           `${this.#options.prefix}:revoked-order`,
+          this.#revocationLog,
+          `${this.#revocationLog}:trimmed-to`,
           this.#options.prefix,
           this.#id,
           JSON.stringify(message),
@@ -318,6 +369,7 @@ export class RedisControl implements BrokerControl {
     clearInterval(this.#heartbeat)
     clearTimeout(this.#flushTimer)
     clearTimeout(this.#resubscribeTimer)
+    clearTimeout(this.#catchUpTimer)
     for (const waiting of this.#waiting.values()) waiting.done()
     if (this.#commands.status === 'ready') {
       await answeredWithin(
@@ -337,6 +389,12 @@ export class RedisControl implements BrokerControl {
         await this.#connected('starting')
         if (this.#subscriber.status === 'wait') this.#subscriber.connect().catch(() => {})
         await this.#within(this.#subscriber.subscribe(this.#channel), 'subscribing to its control channel')
+        // Every revocation from here on comes live; the log's end is where a catch-up would start.
+        const tail = (await this.#run('reading the revocation log', () =>
+          this.#commands.xrevrange(this.#revocationLog, '+', '-', 'COUNT', 1),
+        )) as [string, string[]][]
+        if (tail[0] && compareIds(tail[0][0], this.#seenUpTo) > 0) this.#seenUpTo = tail[0][0]
+        this.#continuous = this.#subscriber.status === 'ready'
         this.#listening = true
         this.#resync = true
         await this.#beat(true)
@@ -360,19 +418,95 @@ export class RedisControl implements BrokerControl {
   /**
    * Back on the control channel after a reconnect. A refused SUBSCRIBE (an ACL, a Redis still
    * loading) is tried again with backoff up to 5 s while the connection stays up; a reconnect starts
-   * over. Until it succeeds, a revocation from another instance counts this one as missing.
+   * over. Until it succeeds, a revocation from another instance counts this one as missing; once
+   * it does, the revocations sent meanwhile are read from the log and applied (`#catchUp`).
    */
   #resubscribe(attempt: number): void {
     clearTimeout(this.#resubscribeTimer)
     if (this.#closed || !this.#listening || this.#subscriber.status !== 'ready') return
-    this.#subscriber.subscribe(this.#channel).catch(() => {
-      if (this.#closed || this.#subscriber.status !== 'ready') return
-      this.#resubscribeTimer = setTimeout(
-        () => this.#resubscribe(attempt + 1),
-        Math.min(100 * 2 ** attempt, 5000),
-      )
-      this.#resubscribeTimer.unref?.()
-    })
+    this.#subscriber.subscribe(this.#channel).then(
+      () => this.#catchUp(0),
+      () => {
+        if (this.#closed || this.#subscriber.status !== 'ready') return
+        this.#resubscribeTimer = setTimeout(
+          () => this.#resubscribe(attempt + 1),
+          Math.min(100 * 2 ** attempt, 5000),
+        )
+        this.#resubscribeTimer.unref?.()
+      },
+    )
+  }
+
+  /**
+   * Applies the revocations this instance missed while it was not listening (see `#readMissed`).
+   * One at a time: asked again while one runs, it runs once more after. Retried with backoff
+   * while Redis does not answer.
+   */
+  #catchUp(attempt: number): void {
+    clearTimeout(this.#catchUpTimer)
+    if (this.#closed || this.#continuous) return
+    if (this.#catchingUp) {
+      this.#catchUpAgain = true
+      return
+    }
+    let failed = false
+    this.#catchingUp = this.#readMissed()
+      .catch(() => {
+        failed = true
+      })
+      .finally(() => {
+        this.#catchingUp = undefined
+        if (this.#closed || !(failed || this.#catchUpAgain)) return
+        this.#catchUpAgain = false
+        this.#catchUpTimer = setTimeout(
+          () => this.#catchUp(failed ? attempt + 1 : 0),
+          failed ? Math.min(100 * 2 ** attempt, 5000) : 0,
+        )
+        this.#catchUpTimer.unref?.()
+      })
+  }
+
+  /**
+   * The log's revocations after `#seenUpTo`, but its own and those already applied live. If the
+   * log dropped some this instance never saw (over 10,000 revocations while it was cut off), it
+   * cannot know whom they named: it closes every stream here (fail closed: they reconnect through
+   * `authorize`).
+   */
+  async #readMissed(): Promise<void> {
+    // Listening from before the read: whatever is sent from now on also comes live.
+    const listening = this.#subscriber.status === 'ready'
+    const from = this.#seenUpTo
+    await this.#connected('reading missed revocations')
+    const trimmedTo = await this.#run('reading missed revocations', () =>
+      this.#commands.get(`${this.#revocationLog}:trimmed-to`),
+    )
+    let after = from
+    for (;;) {
+      const page = (await this.#run('reading missed revocations', () =>
+        this.#commands.xrange(this.#revocationLog, `(${after}`, '+', 'COUNT', CATCH_UP_PAGE),
+      )) as [string, string[]][]
+      for (const [id, fields] of page) {
+        after = id
+        const text = fields[fields.indexOf('m') + 1]
+        if (text === undefined || this.#applied.has(id)) continue
+        const message = parseMessage(text)
+        if (message?.type === 'revoke' && message.from !== this.#id) this.#apply(id, message)
+      }
+      if (page.length < CATCH_UP_PAGE) break
+    }
+    if (trimmedTo !== null && compareIds(trimmedTo, from) > 0) {
+      for (const target of this.#targets) {
+        for (const topic of Array.from(target.topics())) {
+          try {
+            target.revoke({ selector: { topic } })
+          } catch {
+            // nothing closed for that topic
+          }
+        }
+      }
+    }
+    if (compareIds(after, this.#seenUpTo) > 0) this.#seenUpTo = after
+    if (listening && this.#subscriber.status === 'ready' && !this.#catchUpAgain) this.#continuous = true
   }
 
   /** Renews the lease and sweeps dead instances; writes what changed. `strict`: failures throw. */
@@ -496,12 +630,8 @@ export class RedisControl implements BrokerControl {
   }
 
   #receive(text: string): void {
-    let message: Message
-    try {
-      message = JSON.parse(text) as Message
-    } catch {
-      return
-    }
+    const message = parseMessage(text)
+    if (!message) return
     if (message.type === 'answer') {
       const waiting = this.#waiting.get(message.id)
       if (!waiting) return
@@ -511,6 +641,27 @@ export class RedisControl implements BrokerControl {
       return
     }
     if (message.type !== 'revoke' || this.#closed) return
+    // Its id in the revocation log (none from an instance of an older version).
+    const id = typeof message.log === 'string' ? message.log : undefined
+    if (id !== undefined) {
+      if (this.#applied.has(id)) return
+      // Listening without a break: every revocation up to this one has reached this instance.
+      if (this.#continuous && compareIds(id, this.#seenUpTo) > 0) this.#seenUpTo = id
+    }
+    this.#apply(id, message)
+  }
+
+  /** Closes this instance's streams for a revocation, raises its mark to where they stood, and answers. */
+  #apply(id: string | undefined, message: Extract<Message, { type: 'revoke' }>): void {
+    if (id !== undefined) {
+      this.#applied.add(id)
+      if (this.#applied.size > APPLIED_KEPT) {
+        for (const old of this.#applied) {
+          this.#applied.delete(old)
+          if (this.#applied.size <= APPLIED_KEPT / 2) break
+        }
+      }
+    }
     let closed = 0
     let at: LogPosition | undefined
     for (const target of this.#targets) {

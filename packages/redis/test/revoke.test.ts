@@ -248,6 +248,121 @@ describe.skipIf(redisMissing())('revokeEverywhere over Redis', () => {
     expect(await there.waitForEnd(DEADLINE)).toBe('end')
   }, 60_000)
 
+  /**
+   * Instance `b` logs in as its own ACL user, so that its pub/sub alone can be cut off: every
+   * channel refused to that user and its connections dropped, `b` cannot SUBSCRIBE back (while
+   * `a`, the default user, publishes as before) until `restore()`.
+   */
+  async function cutOffPair() {
+    const admin = new Redis(redis.url, { lazyConnect: true })
+    open.push({ close: async () => admin.disconnect() })
+    await admin.connect()
+    const user = `away${++prefix}`
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all')
+    open.push({ close: async () => void (await admin.call('ACL', 'DELUSER', user).catch(() => {})) })
+    const key = `revoke${++prefix}`
+    const app: ClusterApp = { banned: new Set() }
+    const a = await startInstance(redis.url, key, app)
+    open.push(a)
+    const b = await startInstance(redis.url.replace('redis://', `redis://${user}:secret@`), key, app)
+    open.push(b)
+    return {
+      a,
+      b,
+      app,
+      async cutOff() {
+        await admin.call('ACL', 'LOG', 'RESET')
+        await admin.call('ACL', 'SETUSER', user, 'resetchannels')
+        await admin.call('CLIENT', 'KILL', 'USER', user)
+        let refused = 0
+        await pollUntil(
+          () => {
+            void admin.call('ACL', 'LOG').then((log) => {
+              refused = (log as unknown[][]).filter(
+                (entry) => entry.includes('channel') && entry.includes(user),
+              ).length
+            })
+            return refused >= 1
+          },
+          DEADLINE,
+          () => `b's SUBSCRIBE refused: ${refused}`,
+          50,
+        )
+      },
+      async restore() {
+        await admin.call('ACL', 'SETUSER', user, 'allchannels')
+      },
+    }
+  }
+
+  it('applies, once it listens again, the revocations an instance missed while cut off from its channel, and only those', async () => {
+    const { a, b, cutOff, restore } = await cutOffPair()
+    const carol = await connect(b, 'user=carol')
+    const alice = await connect(b, 'user=alice')
+    const bob = await connect(b, 'user=bob')
+    await pollUntil(() => b.hub.size === 3, DEADLINE, 'three streams on b')
+    // Carol's revocation reaches b live; she reconnects (authorize lets her: not banned).
+    expect(await a.hub.revokeEverywhere({ principal: 'carol' }, { timeoutMs: DEADLINE })).toMatchObject({
+      closed: 1,
+      complete: true,
+    })
+    expect(await carol.waitForEnd(DEADLINE)).toBe('end')
+    const carolAgain = await connect(b, 'user=carol')
+    await pollUntil(() => b.hub.size === 3, DEADLINE, 'carol back on b')
+
+    await cutOff()
+    try {
+      const result = await a.hub.revokeEverywhere(
+        { principal: 'alice' },
+        { event: { event: 'revoked', data: 'while you were away' }, timeoutMs: 3000 },
+      )
+      expect(result).toMatchObject({ closed: 0, missing: 1, complete: false, reason: 'missing' })
+      expect(alice.ended).toBeUndefined()
+    } finally {
+      await restore()
+    }
+    // b subscribes again within its backoff and reads what it missed: alice's stream closes,
+    // with the revocation's last event; carol's new one (revoked before b was cut off) stays.
+    expect(await alice.waitForEvent((event) => event.event === 'revoked', DEADLINE)).toMatchObject({
+      data: 'while you were away',
+    })
+    expect(await alice.waitForEnd(DEADLINE)).toBe('end')
+    const id = await a.hub.publish('news', { event: 'news', data: 'after' })
+    for (const reader of [carolAgain, bob]) {
+      expect(await reader.waitForEvent((event) => event.id === id, DEADLINE)).toMatchObject({ data: 'after' })
+      expect(reader.ended).toBeUndefined()
+    }
+    expect(b.hub.size).toBe(2)
+  })
+
+  it('closes every stream of an instance that was cut off while the revocation log dropped some it never saw', async () => {
+    const { a, b, cutOff, restore } = await cutOffPair()
+    const alice = await connect(b, 'user=alice&topics=a')
+    const bob = await connect(b, 'user=bob&topics=b')
+    await pollUntil(() => b.hub.size === 2, DEADLINE, 'two streams on b')
+    await cutOff()
+    try {
+      // Alice's revocation, then 10,000 more: the log keeps the last 10,000, alice's is gone.
+      await a.hub.revokeEverywhere({ principal: 'alice' }, { timeoutMs: 1000 })
+      for (let start = 0; start < 10_000; start += 250) {
+        await Promise.all(
+          Array.from({ length: 250 }, (_, i) =>
+            a.hub.revokeEverywhere({ principal: `user${start + i}` }, { timeoutMs: 1000 }),
+          ),
+        )
+      }
+      expect(alice.ended).toBeUndefined()
+    } finally {
+      await restore()
+    }
+    // b cannot know whom the dropped ones named: it closes everything; clients reconnect through authorize.
+    expect(await alice.waitForEnd(DEADLINE)).toBe('end')
+    expect(await bob.waitForEnd(DEADLINE)).toBe('end')
+    const again = await connect(b, 'user=bob&topics=b')
+    const id = await a.hub.publish('b', { event: 'news', data: 'after' })
+    expect(await again.waitForEvent((event) => event.id === id, DEADLINE)).toMatchObject({ data: 'after' })
+  }, 120_000)
+
   it('rejects bad selectors and options with SseError before closing anything', async () => {
     const { instances } = await cluster(1)
     const reader = await connect(instances[0]!, 'user=alice')
