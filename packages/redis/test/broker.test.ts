@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
 import {
   createEventStream,
   createHub,
@@ -20,7 +22,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RedisBroker, type RedisBrokerOptions } from '../src/index.ts'
-import { destroyRedis, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
+import { destroyRedis, REDIS_SERVER, type RedisProcess, redisMissing, startRedis } from './redis-server.ts'
 
 function events(sink: MemorySink): EventSourceMessage[] {
   const out: EventSourceMessage[] = []
@@ -209,15 +211,24 @@ describe.skipIf(redisMissing())('RedisBroker against a real redis-server', () =>
     // bench/scale.mjs at 100,000 streams): the answer waits unread in the socket meanwhile. A timer
     // that then decides before the socket is read reported a stored publish as failed.
     const { broker } = (await instancesWithBrokers(1, { commandTimeoutMs: 200 }))[0]!
+    const log = `test${prefix}:log`
+    // Asked from outside the held loop: redis-cli, from the same package as redis-server.
+    const stored = () =>
+      Number(
+        execFileSync(join(dirname(REDIS_SERVER!), 'redis-cli'), ['-p', String(redis.port), 'XLEN', log])
+          .toString()
+          .trim(),
+      )
     const seqs: number[] = []
     for (let round = 0; round < 3; round++) {
       const published = broker.publish('held', { data: String(round) })
       // The command is written within these turns (the gate, the connection check, EVALSHA)...
       for (let turn = 0; turn < 50; turn++) await undefined
-      // ...then the loop is held for three timeouts, as a long fan-out does.
-      const until = performance.now() + 600
-      while (performance.now() < until) {
-        // busy
+      // ...then the loop is held, as a long fan-out does, until Redis has stored the event (so
+      // its answer waits in our socket) and three timeouts have passed.
+      const start = performance.now()
+      while (stored() < round + 1 || performance.now() - start < 600) {
+        if (performance.now() - start > 20_000) throw new Error('Redis did not store the publish in 20 s')
       }
       seqs.push((await published).seq)
     }
