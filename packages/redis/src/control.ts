@@ -32,7 +32,6 @@
  * The Lua scripts are in `control-scripts.ts`.
  */
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import type {
   BrokerControl,
   ClusterPresence,
@@ -701,14 +700,18 @@ export class RedisControl implements BrokerControl {
     if (this.#commands.status === 'wait') await this.#commands.connect().catch(() => {})
     if (this.#commands.status === 'ready') return
     // One wait shared by every caller: a burst during an outage adds one listener, not one each.
+    // Only 'ready' ends the wait (an 'error' while ioredis reconnects does not), or the timeout.
     if (!this.#connecting) {
-      const controller = new AbortController()
+      let ready = () => {}
       this.#connecting = answeredWithin(
-        once(this.#commands, 'ready', { signal: controller.signal }).then(() => {}),
+        new Promise<void>((resolve) => {
+          ready = resolve
+          this.#commands.once('ready', ready)
+        }),
         this.#options.timeoutMs,
         'connecting',
       ).finally(() => {
-        controller.abort()
+        this.#commands.off('ready', ready)
         this.#connecting = undefined
       })
     }
