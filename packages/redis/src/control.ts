@@ -248,9 +248,10 @@ export class RedisControl implements BrokerControl {
     )
     let sent: number
     let missed: number
+    let entry: string
     try {
       await this.#connected('revoking streams')
-      ;[sent, missed] = await this.#run('revoking streams', () =>
+      ;[sent, missed, entry] = await this.#run('revoking streams', () =>
         this.#commands.sseRevoke(
           this.#leases,
           `${this.#options.prefix}:revoked`,
@@ -278,6 +279,7 @@ export class RedisControl implements BrokerControl {
         error: error instanceof SseError ? error : this.#options.unavailable(error, 'revoking streams'),
       }
     }
+    this.#markOwn(entry)
     waiting.expected = sent
     if (waiting.answered >= sent) waiting.done()
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -412,6 +414,23 @@ export class RedisControl implements BrokerControl {
       Math.max(1, Math.floor(this.#options.leaseMs / 3)),
     )
     this.#heartbeat.unref?.()
+  }
+
+  /**
+   * This instance's own revocation (log id `entry`) never comes to it live, so it would not move
+   * `#seenUpTo`: 10,000 of its own and the log's trim would pass it, and the next catch-up would
+   * close every stream here for revocations it had made itself. A PING on the subscriber is
+   * answered after every message published before it on that connection, so once it is answered
+   * without a break in listening, every revocation up to `entry` has been seen here.
+   */
+  #markOwn(entry: string): void {
+    if (!this.#continuous) return
+    this.#subscriber.ping().then(
+      () => {
+        if (this.#continuous && compareIds(entry, this.#seenUpTo) > 0) this.#seenUpTo = entry
+      },
+      () => {},
+    )
   }
 
   /**

@@ -363,6 +363,32 @@ describe.skipIf(redisMissing())('revokeEverywhere over Redis', () => {
     expect(await again.waitForEvent((event) => event.id === id, DEADLINE)).toMatchObject({ data: 'after' })
   }, 120_000)
 
+  it('counts its own revocations as seen: 10,000 of them, then a break in listening, close only what it missed', async () => {
+    const { a, b, cutOff, restore } = await cutOffPair()
+    const carol = await connect(b, 'user=carol')
+    const zed = await connect(b, 'user=zed')
+    await pollUntil(() => b.hub.size === 2, DEADLINE, 'two streams on b')
+    // b revokes 10,000 principals itself: the log trims past where b started listening.
+    for (let start = 0; start < 10_000; start += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) =>
+          b.hub.revokeEverywhere({ principal: `user${start + i}` }, { timeoutMs: DEADLINE }),
+        ),
+      )
+    }
+    await cutOff()
+    try {
+      await a.hub.revokeEverywhere({ principal: 'zed' }, { timeoutMs: 1000 })
+    } finally {
+      await restore()
+    }
+    // Back, b applies zed's revocation; it had every one of its own, so nothing else closes.
+    expect(await zed.waitForEnd(DEADLINE)).toBe('end')
+    const id = await a.hub.publish('news', { event: 'news', data: 'after' })
+    expect(await carol.waitForEvent((event) => event.id === id, DEADLINE)).toMatchObject({ data: 'after' })
+    expect(carol.ended).toBeUndefined()
+  }, 120_000)
+
   it('rejects bad selectors and options with SseError before closing anything', async () => {
     const { instances } = await cluster(1)
     const reader = await connect(instances[0]!, 'user=alice')
