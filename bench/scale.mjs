@@ -401,15 +401,23 @@ async function runVariant(variant) {
       .sort((x, y) => x - y)
     const lost = arrivals.reduce((sum, a) => sum + a.lost, 0)
 
+    /**
+     * Every one of `clients` closes; each server answers once it holds no stream (and settled).
+     * @param {import('node:child_process').ChildProcess[]} clients
+     */
+    const leave = async (clients) => {
+      await askAll(clients, { type: 'close' }, 'closed', 30_000, 'client')
+      return askAll(
+        serverProcs,
+        { type: 'drained', timeoutMs: 30_000, settleMs: args['settle-ms'] },
+        'drained',
+        90_000,
+        'server',
+      )
+    }
+
     // Every client leaves.
-    await askAll(clientProcs, { type: 'close' }, 'closed', 30_000, 'client')
-    const drained = await askAll(
-      serverProcs,
-      { type: 'drained', timeoutMs: 30_000, settleMs: args['settle-ms'] },
-      'drained',
-      90_000,
-      'server',
-    )
+    const drained = await leave(clientProcs)
     const after = sumMem(drained.map((d) => d.mem))
     // A control: the same window with no stream at all, for the machine's own noise.
     const quiet = args['skip-heartbeat']
@@ -430,14 +438,7 @@ async function runVariant(variant) {
     for (let cycle = 2; cycle <= args.cycles; cycle++) {
       const again = await connectPlan(plan, ready, FIRST_PORT + (cycle - 1) * perClient, children)
       checkConnected(again.connected, serverLimit)
-      await askAll(again.clientProcs, { type: 'close' }, 'closed', 30_000, 'client')
-      const left = await askAll(
-        serverProcs,
-        { type: 'drained', timeoutMs: 30_000, settleMs: args['settle-ms'] },
-        'drained',
-        90_000,
-        'server',
-      )
+      const left = await leave(again.clientProcs)
       cycles.push(sumMem(left.map((d) => d.mem)))
       for (const child of again.clientProcs) child.kill()
     }
