@@ -2,7 +2,8 @@
  * The metrics of a real hub behind a real Express app, read over a real socket the way Prometheus
  * scrapes them (`/metrics`), parsed with a real exposition-format parser, against what the test did.
  */
-import { createHub, isSseError } from '@sse/core'
+import { createHub } from '@sse/core'
+import { codeOf } from '@sse/test-utils'
 import { Registry } from 'prom-client'
 import { afterEach, expect, it } from 'vitest'
 import { registerHubMetrics } from '../src/index.ts'
@@ -44,14 +45,6 @@ it('exposes streams, events, deliveries, closes and resets that match what the c
 
 it('refuses a prefix that is not a metric name and topics that are not strings', () => {
   const hub = createHub({ heartbeat: false })
-  const codeOf = (run: () => unknown) => {
-    try {
-      run()
-    } catch (error) {
-      return isSseError(error) ? error.code : 'not an SseError'
-    }
-    return 'no error'
-  }
   expect(codeOf(() => registerHubMetrics(hub, { registry: new Registry(), prefix: 'bad prefix ' }))).toBe(
     'SSE_INVALID_OPTION',
   )

@@ -14,7 +14,8 @@ import {
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics'
-import { createHub, isSseError } from '@sse/core'
+import { createHub } from '@sse/core'
+import { codeOf } from '@sse/test-utils'
 import { Registry } from 'prom-client'
 import { afterEach, expect, it } from 'vitest'
 import { registerHubMetrics } from '../src/index.ts'
@@ -207,14 +208,6 @@ it('without an SDK installed, uses the API’s global meter, a no-op, and the hu
 it('refuses a prefix that cannot start an instrument name and topics that are not strings', () => {
   const hub = createHub({ heartbeat: false })
   const { meter } = sdk()
-  const codeOf = (run: () => unknown) => {
-    try {
-      run()
-    } catch (error) {
-      return isSseError(error) ? error.code : 'not an SseError'
-    }
-    return 'no error'
-  }
   expect(codeOf(() => registerHubMetricsOtel(hub, { meter, prefix: '1sse.' }))).toBe('SSE_INVALID_OPTION')
   expect(codeOf(() => registerHubMetricsOtel(hub, { meter, prefix: 'sse ' }))).toBe('SSE_INVALID_OPTION')
   expect(codeOf(() => registerHubMetricsOtel(hub, { meter, topics: [''] }))).toBe('SSE_INVALID_OPTION')

@@ -17,6 +17,7 @@ export type {
   ContractStreamOptions,
   StartContractServer,
 } from './contract/fixture.ts'
+export { codeOf, type ErrorCodeOf, rejectionCodeOf } from './error-code.ts'
 export { expectFeedResumed } from './expect-feed-resumed.ts'
 export { expectGracefulShutdown } from './expect-graceful-shutdown.ts'
 export { expectKeyedByAddress, expectKeyedByForwardedFor } from './expect-keyed-streams.ts'

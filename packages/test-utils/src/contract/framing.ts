@@ -2,31 +2,10 @@
  * Contract cases on framing: the head and headers of both routes (HTTP/1.1 and HTTP/2), bytes on
  * the wire before the first event, data that must read back exactly, and field injection.
  */
-import { isSseError, type SseErrorCode } from '@sse/core'
 import { expect, it } from 'vitest'
+import { codeOf, rejectionCodeOf } from '../error-code.ts'
 import { headerNames } from '../read-events.ts'
-import { DEFAULT_TIMEOUT_MS, withTimeout } from '../with-timeout.ts'
 import type { ContractCases } from './suite.ts'
-
-function codeOf(run: () => unknown): SseErrorCode | 'no error' | 'not an SseError' {
-  try {
-    run()
-  } catch (error) {
-    return isSseError(error) ? error.code : 'not an SseError'
-  }
-  return 'no error'
-}
-
-async function rejectionCodeOf(
-  promise: Promise<unknown>,
-): Promise<SseErrorCode | 'no error' | 'not an SseError'> {
-  try {
-    await withTimeout(promise, DEFAULT_TIMEOUT_MS, 'a rejection')
-  } catch (error) {
-    return isSseError(error) ? error.code : 'not an SseError'
-  }
-  return 'no error'
-}
 
 /** Payloads and what a spec-conforming client reads back: CRLF and lone CR become LF. */
 const TEXT_CASES: ReadonlyArray<readonly [sent: string, read: string]> = [
